@@ -1,0 +1,44 @@
+"""Base configuration: every field `train_and_evaluate` reads, with its default.
+
+Other configs import this one and override fields. Any field can be overridden on the
+command line, e.g. ``--config.optimizer.learning_rate=0.05``.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  """The default (an MLP on embedded digits); see the other configs for real experiments."""
+  config = ml_collections.ConfigDict()
+
+  # Data.
+  config.dataset = "digits"        # jaxnets.data.load name (embedded or TFDS).
+  config.data_dir = None           # TFDS data_dir (TFDS datasets only).
+  config.image_size = None         # Resize images to image_size x image_size (None: keep).
+  config.standardize = False       # Subtract the training mean, divide by its std (per feature).
+  config.streaming = False         # Stream from tfds.data_source with grain instead of memory.
+  config.worker_count = 0          # grain worker processes for streaming.
+
+  # Model: `name` picks jaxnets.models.get_model; the other fields are its keyword arguments.
+  config.model = ml_collections.ConfigDict({"name": "mlp", "hidden": (256,), "num_classes": 10})
+
+  # Optimizer: `name` picks jaxnets.optim.get_optimizer; the others are its keyword arguments.
+  config.optimizer = ml_collections.ConfigDict({"name": "sgd", "learning_rate": 0.1})
+  config.weight_decay = 0.0        # Added with optax.add_decayed_weights when > 0.
+
+  # Objective: "cross_entropy" (classification) or "squared" (regression).
+  config.loss = "cross_entropy"
+
+  # Training loop.
+  config.batch_size = 64
+  config.num_epochs = 30
+  config.seed = 0
+  config.log_every_steps = 50      # Metrics leave the device only this often.
+  config.scan_epochs = None        # Run each epoch as one lax.scan (None: per-model default).
+
+  # Checkpoints.
+  config.checkpoint_every_epochs = 1  # 0 disables checkpointing.
+  config.max_to_keep = 3
+  config.eval_only = False         # Restore the latest checkpoint, evaluate, and stop.
+  config.progress_bar = True
+  return config

@@ -1,0 +1,196 @@
+"""Named datasets: embedded ones generated or shipped by installed packages, plus any TFDS name.
+
+Every loader returns a dict of numpy arrays: ``"x"`` (float32; images NHWC in [0, 1]) and
+``"y"`` (int32 class labels, or float32 regression targets of shape ``(n, 1)``).
+
+Embedded datasets (no download ever):
+  * ``synthetic_linear``: y = X w + b + ε with w = [2, −3.4], b = 4.2, X ~ N(0, 1), ε ~ N(0, 0.01²);
+    1000 train / 1000 test examples.
+  * ``polynomial``: the course's cubic y = 5 + 1.2x − 3.4x²/2! + 5.6x³/3! + ε (ε ~ N(0, 0.1²)) with
+    20 features xⁱ/i! (i = 0…19); 100 train / 100 test.
+  * ``digits``: the 8×8 handwritten digits scikit-learn ships (1797 images, pixel values 0–16
+    scaled to [0, 1]). Fixed split: a permutation drawn with ``numpy.random.default_rng(0)``,
+    the first 1437 examples (80 %) for training, the remaining 360 for test.
+  * ``mnist1d``: MNIST-1D regenerated offline by ``mnist1d.data.make_dataset`` with the
+    package's default arguments — the published 4000 train / 1000 test split.
+
+Any other name is read from TFDS through ``tfds.data_source`` (array_record files in
+``data_dir``), so no TensorFlow is imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from typing import Callable
+
+import numpy as np
+
+Dataset = dict[str, np.ndarray]
+
+TRUE_W = np.array([2.0, -3.4], np.float32)
+TRUE_B = 4.2
+POLY_TRUE_W = np.array([5.0, 1.2, -3.4, 5.6], np.float32)
+POLY_DEGREE = 20
+
+
+def _check_split(name: str, split: str, valid=("train", "test")) -> None:
+  if split not in valid:
+    raise ValueError(f"Dataset {name!r} has splits {list(valid)}; got split={split!r}.")
+
+
+@functools.lru_cache(maxsize=None)
+def _synthetic_linear() -> dict[str, Dataset]:
+  rng = np.random.default_rng(42)
+  out = {}
+  for split in ("train", "test"):
+    x = rng.normal(size=(1000, 2)).astype(np.float32)
+    y = x @ TRUE_W + TRUE_B + rng.normal(scale=0.01, size=1000)
+    out[split] = {"x": x, "y": y.astype(np.float32)[:, None]}
+  return out
+
+
+@functools.lru_cache(maxsize=None)
+def _polynomial() -> dict[str, Dataset]:
+  rng = np.random.default_rng(0)
+  true_w = np.zeros(POLY_DEGREE, np.float64)
+  true_w[:4] = POLY_TRUE_W
+  factorials = np.array([math.factorial(i) for i in range(POLY_DEGREE)], np.float64)
+  out = {}
+  for split in ("train", "test"):
+    x = rng.normal(size=(100, 1))
+    features = np.power(x, np.arange(POLY_DEGREE)) / factorials
+    y = features @ true_w + rng.normal(scale=0.1, size=100)
+    out[split] = {"x": features.astype(np.float32), "y": y.astype(np.float32)[:, None]}
+  return out
+
+
+@functools.lru_cache(maxsize=None)
+def _digits() -> dict[str, Dataset]:
+  from sklearn.datasets import load_digits  # The data file ships inside scikit-learn.
+
+  bunch = load_digits()
+  x = (bunch.images / 16.0).astype(np.float32)[..., None]
+  y = bunch.target.astype(np.int32)
+  order = np.random.default_rng(0).permutation(len(y))
+  n_train = 1437
+  train, test = order[:n_train], order[n_train:]
+  return {"train": {"x": x[train], "y": y[train]}, "test": {"x": x[test], "y": y[test]}}
+
+
+@functools.lru_cache(maxsize=None)
+def _mnist1d() -> dict[str, Dataset]:
+  from mnist1d.data import get_dataset_args, make_dataset  # Generates offline; no download.
+
+  raw = make_dataset(get_dataset_args())
+  return {
+      "train": {"x": raw["x"].astype(np.float32), "y": raw["y"].astype(np.int32)},
+      "test": {"x": raw["x_test"].astype(np.float32), "y": raw["y_test"].astype(np.int32)},
+  }
+
+
+_EMBEDDED: dict[str, tuple[Callable[[], dict[str, Dataset]], int | None]] = {
+    # name: (loader, number of classes or None for regression)
+    "synthetic_linear": (_synthetic_linear, None),
+    "polynomial": (_polynomial, None),
+    "digits": (_digits, 10),
+    "mnist1d": (_mnist1d, 10),
+}
+DATASETS: tuple[str, ...] = tuple(_EMBEDDED)
+
+# TFDS names jaxnets knows the class count of without reading dataset_info.
+_TFDS_CLASSES = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10, "kmnist": 10, "cifar100": 100}
+
+
+def num_classes(name: str, data_dir: str | None = None) -> int | None:
+  """Number of classes of a dataset (None for regression data)."""
+  if name in _EMBEDDED:
+    return _EMBEDDED[name][1]
+  if name in _TFDS_CLASSES:
+    return _TFDS_CLASSES[name]
+  import tensorflow_datasets as tfds
+
+  info = tfds.builder(name, data_dir=data_dir).info
+  return info.features["label"].num_classes
+
+
+def _resize_images(x: np.ndarray, image_size: int) -> np.ndarray:
+  """Bilinear resize of NHWC images to ``image_size × image_size``."""
+  if x.ndim != 4:
+    raise ValueError(f"image_size needs NHWC image data, got x of shape {x.shape}.")
+  if image_size <= 0:
+    raise ValueError(f"image_size must be a positive integer, got {image_size}.")
+  import jax
+
+  n, _, _, c = x.shape
+  resized = jax.image.resize(x, (n, image_size, image_size, c), method="bilinear")
+  return np.asarray(resized, np.float32)
+
+
+def _tfds_source(name: str, split: str, data_dir: str | None):
+  """A random-access TFDS data source, with a clear error when the data is absent."""
+  import tensorflow_datasets as tfds
+
+  try:
+    return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+  except Exception as err:  # TFDS raises several types here; all mean "not available".
+    where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
+    raise FileNotFoundError(
+        f"Dataset {name!r} (split {split!r}) is not prepared in {where}. Embedded datasets "
+        f"that need no files: {list(DATASETS)}. To use {name!r}, prepare it once where it "
+        f"can be downloaded (see BUILD.md, 'Datasets') and pass --config.data_dir. "
+        f"TFDS said: {err}") from err
+
+
+def _tfds_arrays(name: str, split: str, data_dir: str | None) -> Dataset:
+  source = _tfds_source(name, split, data_dir)
+  records = [source[i] for i in range(len(source))]
+  images = np.stack([r["image"] for r in records])
+  x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+  y = np.array([r["label"] for r in records], np.int32)
+  return {"x": x, "y": y}
+
+
+def load(name: str, split: str = "train", *, data_dir: str | None = None,
+         image_size: int | None = None) -> Dataset:
+  """Loads a dataset split into memory as numpy arrays.
+
+  Args:
+    name: an embedded dataset (``synthetic_linear``, ``polynomial``, ``digits``,
+      ``mnist1d``) or a TFDS name (``mnist``, ``fashion_mnist``, ``cifar10``, ...).
+    split: ``"train"`` or ``"test"`` (TFDS names accept any TFDS split string).
+    data_dir: TFDS data directory (TFDS names only).
+    image_size: if given, images are bilinearly resized to ``image_size × image_size``
+      (e.g. 28 to feed 8×8 digits to LeNet).
+
+  Returns:
+    ``{"x": float32 array, "y": int32 labels or float32 (n, 1) targets}``; a fresh copy
+    that the caller may modify.
+
+  Raises:
+    ValueError: unknown split or bad ``image_size``.
+    FileNotFoundError: a TFDS dataset that is not prepared in ``data_dir``.
+
+  Example:
+    >>> d = load("synthetic_linear")
+    >>> d["x"].shape, d["y"].shape
+    ((1000, 2), (1000, 1))
+  """
+  if not isinstance(name, str) or not name:
+    raise ValueError(f"Dataset name must be a non-empty string; embedded: {list(DATASETS)}.")
+  if name in _EMBEDDED:
+    _check_split(name, split)
+    data = {k: v.copy() for k, v in _EMBEDDED[name][0]()[split].items()}
+  else:
+    data = _tfds_arrays(name, split, data_dir)
+  if image_size is not None:
+    data["x"] = _resize_images(data["x"], image_size)
+  return data
+
+
+def tfds_source(name: str, split: str = "train", *, data_dir: str | None = None):
+  """The random-access ``tfds.data_source`` of a TFDS dataset, for streaming with grain."""
+  if name in _EMBEDDED:
+    raise ValueError(f"{name!r} is embedded and fits in memory: use load({name!r}).")
+  return _tfds_source(name, split, data_dir)

@@ -1,0 +1,61 @@
+"""Linear models: linear regression and softmax regression (course chapter 4).
+
+Example:
+  >>> import jax, jax.numpy as jnp
+  >>> model = SoftmaxRegression(num_classes=3)
+  >>> variables = model.init(jax.random.key(0), jnp.ones((2, 4)))
+  >>> model.apply(variables, jnp.ones((2, 4))).shape
+  (2, 3)
+"""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def flatten(x: jax.Array) -> jax.Array:
+  """Flattens every dimension but the leading batch one: ``[B, ...] -> [B, prod(...)]``."""
+  return x.reshape((x.shape[0], -1))
+
+
+class LinearRegression(nn.Module):
+  """ŷ = x w + b, one Dense layer on flattened input.
+
+  Attributes:
+    features: output dimension (1 for scalar regression).
+  """
+  features: int = 1
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    del train  # No train-only behaviour.
+    return nn.Dense(self.features, kernel_init=nn.initializers.normal(0.01))(flatten(x))
+
+
+class SoftmaxRegression(nn.Module):
+  """Logits z = x W + b of a linear classifier (softmax is applied by the loss).
+
+  Attributes:
+    num_classes: number of output classes.
+  """
+  num_classes: int = 10
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    del train
+    return nn.Dense(self.num_classes, kernel_init=nn.initializers.normal(0.01))(flatten(x))
+
+
+def least_squares(x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """Closed-form least squares ``(w, b)`` minimizing ‖x w + b − y‖² (the reference solution).
+
+  Example:
+    >>> x = jnp.array([[0.0], [1.0], [2.0]]); y = 3 * x + 1
+    >>> w, b = least_squares(x, y)
+    >>> [round(float(w[0, 0]), 4), round(float(b[0]), 4)]
+    [3.0, 1.0]
+  """
+  x, y = jnp.asarray(x), jnp.asarray(y)
+  design = jnp.concatenate([x, jnp.ones((x.shape[0], 1), x.dtype)], axis=1)
+  solution, *_ = jnp.linalg.lstsq(design, y)
+  return solution[:-1], solution[-1]

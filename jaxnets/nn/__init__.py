@@ -1,0 +1,4 @@
+"""Building blocks written from scratch, each tested against its Flax/lax built-in.
+
+Import the submodules directly: ``from jaxnets.nn import ops, layers, init``.
+"""
