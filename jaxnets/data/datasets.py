@@ -132,6 +132,10 @@ def _tfds_source(name: str, split: str, data_dir: str | None):
   """A random-access TFDS data source, with a clear error when the data is absent."""
   import tensorflow_datasets as tfds
 
+  if name.split(":")[0].split("/")[0] not in tfds.list_builders(with_community_datasets=False):
+    raise ValueError(
+        f"Unknown dataset {name!r}. Embedded datasets: {list(DATASETS)}; or any TFDS dataset "
+        "name such as 'mnist', 'fashion_mnist', 'cifar10' (tfds.list_builders() lists them).")
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
   except Exception as err:  # TFDS raises several types here; all mean "not available".
