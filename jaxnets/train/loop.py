@@ -133,7 +133,10 @@ class _Trainer:
     donate = dict(donate_argnums=0)
     self.train_epoch = jax.jit(steps.train_epoch_scan, static_argnums=3, **donate)
     self.train_step_indexed = jax.jit(steps.train_step_indexed, static_argnums=3, **donate)
-    self.train_step = jax.jit(steps.train_step, **donate)
+    # The key comes from the donated state itself (passing state.rng separately would
+    # hand XLA a donated buffer twice).
+    self.train_step = jax.jit(lambda state, batch: steps.train_step(state, batch, state.rng),
+                              **donate)
     self.eval_step = jax.jit(steps.eval_step)
 
   def _check_output_shape(self, state: TrainState, sample_x: np.ndarray) -> None:
@@ -178,7 +181,7 @@ class _Trainer:
     else:
       for i, batch_or_idx in enumerate(self._epoch_batches(epoch)):
         if cfg.streaming:
-          self.state, metrics = self.train_step(self.state, batch_or_idx, self.state.rng)
+          self.state, metrics = self.train_step(self.state, batch_or_idx)
         else:
           self.state, metrics = self.train_step_indexed(self.state, self.train_data,
                                                         batch_or_idx, self.batch_sharding)

@@ -2,10 +2,12 @@
 
 import json
 import os
+import sys
 
 import jax
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 
 from experiments.configs import linear_regression, mlp_digits, softmax_digits
 from jaxnets import data as data_lib
@@ -159,3 +161,16 @@ def test_bad_input_raises_clear_errors(tmp_path, tiny_config, field, value, matc
   with pytest.raises(ValueError, match=match):
     train_and_evaluate(tiny_config, str(tmp_path))
   assert not (tmp_path / "checkpoints").exists()
+
+
+def test_streaming_training_from_tfds_data_source(tmp_path, tiny_config):
+  tiny_config.dataset = "fashion_mnist"
+  tiny_config.streaming = True
+  tiny_config.batch_size = 16
+  tiny_config.num_epochs = 2
+  with tfds.testing.mock_data(num_examples=64, policy=tfds.testing.MockPolicy.USE_CODE):
+    state = train_and_evaluate(tiny_config, str(tmp_path))
+  assert int(state.step) == 2 * 64 // 16
+  records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  assert all(np.isfinite(r["train_loss"]) for r in records)
+  assert "tensorflow" not in sys.modules
