@@ -26,6 +26,11 @@ class LinearRegression(nn.Module):
   """
   features: int = 1
 
+  def __post_init__(self):
+    if self.features <= 0:
+      raise ValueError(f"features must be positive, got {self.features}.")
+    super().__post_init__()
+
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     del train  # No train-only behaviour.
@@ -39,6 +44,11 @@ class SoftmaxRegression(nn.Module):
     num_classes: number of output classes.
   """
   num_classes: int = 10
+
+  def __post_init__(self):
+    if self.num_classes <= 0:
+      raise ValueError(f"num_classes must be positive, got {self.num_classes}.")
+    super().__post_init__()
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:

@@ -43,11 +43,19 @@ class MLP(nn.Module):
   activation: str = "relu"
   dropout_rate: float = 0.0
 
+  def __post_init__(self):
+    get_activation(self.activation)  # Unknown names fail at construction, not at init.
+    if any(w <= 0 for w in self.hidden):
+      raise ValueError(f"MLP hidden widths must be positive, got {tuple(self.hidden)}.")
+    if self.num_classes <= 0:
+      raise ValueError(f"MLP num_classes must be positive, got {self.num_classes}.")
+    if not 0.0 <= self.dropout_rate < 1.0:
+      raise ValueError(f"MLP dropout_rate must be in [0, 1), got {self.dropout_rate}.")
+    super().__post_init__()
+
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     act = get_activation(self.activation)
-    if any(w <= 0 for w in self.hidden):
-      raise ValueError(f"MLP hidden widths must be positive, got {tuple(self.hidden)}.")
     x = flatten(x)
     for width in self.hidden:
       x = act(nn.Dense(width)(x))
