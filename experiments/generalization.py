@@ -1,0 +1,528 @@
+r"""Course 7.1–7.4: training vs generalization error, weight decay, dropout, and what moves them.
+
+Five experiments, each a jitted ``lax.scan`` (``vmap``-ed over the settings it compares, so one
+compile covers a whole sweep) on embedded or generated data:
+
+1. **Under- and overfitting** (``polynomial``: the course's cubic with 20 features xⁱ/i!). A
+   linear model on the first k features, trained by minibatch SGD, for degree too low (k = 2),
+   right (k = 4, the true cubic) and too high (k = 20): training and test loss per epoch.
+2. **Model complexity**: final train/test loss against the degree (k = 1…20), for SGD and for
+   the exact least-squares minimizer (float64 ``numpy.linalg.lstsq``): the training loss only
+   falls with the degree, the test loss is U-shaped.
+3. **Training-set size**: degree 3 vs degree 19 trained on the first n = 10…100 examples; the
+   flexible model's test loss (and its train/test gap) shrinks as n grows.
+4. **Weight decay** on the course's high-dimensional linear regression (200 features, 20
+   training examples: y = 0.05 + Σ 0.01 xᵢ + ε): test loss against the decay strength λ. The
+   decay is applied twice — as ``λ · l2_penalty(w)`` added to the loss (from scratch) and as
+   ``optax.add_decayed_weights(λ)`` — and the two runs agree to float precision.
+5. **Dropout and the number of epochs** (``mnist1d`` MLP, 2 hidden layers): without dropout
+   the network memorizes the training set and its test loss turns upward after a few epochs;
+   with dropout (from scratch, :class:`jaxnets.nn.layers.Dropout`, and ``flax.linen.Dropout``)
+   the train/test gap narrows.
+
+Run:
+  python -m experiments.generalization --workdir=runs/generalization
+
+Writes ``poly_curves.png``, ``poly_complexity.png``, ``poly_train_size.png``,
+``weight_decay.png``, ``dropout.png`` and ``results.json`` into the workdir and prints tables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import app, flags
+
+from jaxnets import data, losses
+from jaxnets.models import get_model
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defines the command-line flags.
+
+  Called only when the module runs as a program, so that importing several experiments into
+  one process (the test suite) never defines a flag twice.
+  """
+  flags.DEFINE_string("workdir", "runs/generalization", "Where PNGs and results.json go.")
+  flags.DEFINE_integer("poly_epochs", 1500, "SGD epochs of the polynomial fits.")
+  flags.DEFINE_integer("wd_epochs", 100, "SGD epochs of the weight-decay regression.")
+  flags.DEFINE_integer("dropout_epochs", 100, "Adam epochs of the dropout MLPs.")
+  flags.DEFINE_integer("dropout_width", 256, "Width of both hidden layers of the dropout MLP.")
+  flags.DEFINE_float("dropout_rate", 0.5, "Dropout rate of the regularized MLPs.")
+  flags.DEFINE_string("dropout_dataset", "mnist1d", "Embedded classification data for dropout.")
+  flags.DEFINE_integer("seed", 0, "Base seed.")
+
+
+POLY_CASES = {"underfit (degree 1)": 2, "right (degree 3)": 4, "overfit (degree 19)": 20}
+POLY_N = 100  # Examples per polynomial split.
+
+
+# ----------------------------------------------------------------------------------------------
+# 1–3. Polynomial regression.
+
+
+def _degree_masks(num_features: Sequence[int], total: int) -> jax.Array:
+  """``f32[len(num_features), total]``: 1 for the first k features of each model, 0 after."""
+  return jnp.stack([(jnp.arange(total) < k).astype(jnp.float32) for k in num_features])
+
+
+def polynomial_sgd(train: dict, test: dict, masks: jax.Array, n_train: jax.Array,
+                   order: np.ndarray, *, lr: float = 0.01) -> dict[str, np.ndarray]:
+  """Trains one linear model per (feature mask, training-set size) pair with minibatch SGD.
+
+  Model ``ŷ = x (w ⊙ mask)`` (feature 0 is the constant 1, so no separate bias), zero
+  initial weights, squared loss. Each epoch visits ``POLY_N`` examples: a shuffle of
+  ``range(POLY_N)`` taken modulo ``n_train`` — one shuffled pass over the whole set when
+  ``n_train = POLY_N``, an equal number of visits to each of the first ``n_train`` examples
+  otherwise — so every model takes the same steps and one ``vmap`` runs them all.
+
+  Args:
+    train: training split (``x``: the 20 polynomial features).
+    test: test split.
+    masks: ``f32[m, d]`` feature masks, one per model.
+    n_train: ``i32[m]`` training-set sizes (the first ``n_train`` examples).
+    order: ``i32[epochs, steps, batch]`` shuffles of ``range(POLY_N)`` (:func:`epoch_orders`).
+    lr: SGD learning rate.
+
+  Returns:
+    ``{"w": f32[m, d], "train": f32[m, epochs], "test": f32[m, epochs]}`` with the losses
+    after each epoch (the training loss on the first ``n_train`` examples only).
+  """
+  xtr, ytr = jnp.asarray(train["x"]), jnp.asarray(train["y"])
+  xte, yte = jnp.asarray(test["x"]), jnp.asarray(test["y"])
+  n_all, dim = xtr.shape
+
+  def fit(mask, n):
+    predict = lambda w, x: x @ (w * mask)[:, None]
+    loss = lambda w, x, y: losses.squared_loss(predict(w, x), y)
+    in_train = (jnp.arange(n_all) < n)[:, None]
+
+    def epoch(w, idx):
+      w, _ = jax.lax.scan(lambda w, i: (w - lr * jax.grad(loss)(w, xtr[i], ytr[i]), None),
+                          w, idx % n)
+      train_loss = jnp.sum(jnp.where(in_train, 0.5 * (predict(w, xtr) - ytr) ** 2, 0.0)) / n
+      return w, (train_loss, loss(w, xte, yte))
+
+    w, (tr, te) = jax.lax.scan(epoch, jnp.zeros(dim), jnp.asarray(order))
+    return w, tr, te
+
+  w, tr, te = jax.jit(jax.vmap(fit))(masks, n_train)
+  return {"w": np.asarray(w), "train": np.asarray(tr), "test": np.asarray(te)}
+
+
+def polynomial_least_squares(train: dict, test: dict, num_features: Sequence[int],
+                             n_train: int) -> dict[str, list[float]]:
+  """Exact least-squares fits (float64) on the first k features: the fully trained models."""
+  xtr, ytr = train["x"][:n_train].astype(np.float64), train["y"][:n_train].astype(np.float64)
+  xte, yte = test["x"].astype(np.float64), test["y"].astype(np.float64)
+  out = {"train": [], "test": []}
+  for k in num_features:
+    scale = np.linalg.norm(xtr[:, :k], axis=0)  # Unit columns: far better conditioned.
+    w, *_ = np.linalg.lstsq(xtr[:, :k] / scale, ytr, rcond=None)
+    w = w / scale[:, None]
+    out["train"].append(float(0.5 * np.mean((xtr[:, :k] @ w - ytr) ** 2)))
+    out["test"].append(float(0.5 * np.mean((xte[:, :k] @ w - yte) ** 2)))
+  return out
+
+
+# ----------------------------------------------------------------------------------------------
+# 4. Weight decay on a high-dimensional linear regression.
+
+
+def high_dim_regression(n_train: int = 20, n_test: int = 100, num_inputs: int = 200,
+                        seed: int = 0) -> tuple[dict, dict]:
+  """The course's overfitting set: y = 0.05 + Σᵢ 0.01 xᵢ + ε, x ~ N(0, I), ε ~ N(0, 0.01²)."""
+  rng = np.random.default_rng(seed)
+  out = []
+  for n in (n_train, n_test):
+    x = rng.normal(size=(n, num_inputs)).astype(np.float32)
+    y = 0.05 + 0.01 * x.sum(axis=1, keepdims=True) + rng.normal(scale=0.01, size=(n, 1))
+    out.append({"x": x, "y": y.astype(np.float32)})
+  return out[0], out[1]
+
+
+def weight_decay_sweep(train: dict, test: dict, lambdas: Sequence[float], key: jax.Array,
+                       order: np.ndarray, *, lr: float = 0.003) -> dict[str, Any]:
+  """Minibatch SGD on ``½(ŷ − y)²`` for every λ, with decay on the weights (not the bias).
+
+  Two implementations run side by side from the same initial weights (w ~ N(0, 1), b = 0) and
+  the same batches: the from-scratch loss term ``λ · l2_penalty(w)`` and the built-in
+  ``optax.chain(optax.add_decayed_weights(λ, mask), optax.sgd(lr))``.
+
+  Args:
+    train: training split ``{"x": f32[n, d], "y": f32[n, 1]}``.
+    test: test split.
+    lambdas: decay strengths λ ≥ 0 (one model each, ``vmap``-ed).
+    key: key of the initial weights.
+    order: ``i32[epochs, steps, batch]`` example indices (see :func:`epoch_orders`).
+    lr: SGD learning rate.
+
+  Returns:
+    Per-epoch ``train``/``test`` losses ``[len(lambdas), epochs]`` of the from-scratch run, the
+    final ``w_norm`` per λ, and ``max_abs_diff``: the largest difference between the final
+    parameters of the two implementations.
+  """
+  xtr, ytr = jnp.asarray(train["x"]), jnp.asarray(train["y"])
+  xte, yte = jnp.asarray(test["x"]), jnp.asarray(test["y"])
+  dim = xtr.shape[1]
+  params0 = {"w": jax.random.normal(key, (dim, 1)), "b": jnp.zeros((1,))}
+  data_loss = lambda p, x, y: losses.squared_loss(x @ p["w"] + p["b"], y)
+
+  def fit(lam, builtin: bool):
+    if builtin:
+      tx = optax.chain(optax.add_decayed_weights(lam, mask={"w": True, "b": False}),
+                       optax.sgd(lr))
+      objective = data_loss
+    else:
+      tx = optax.sgd(lr)
+      objective = lambda p, x, y: data_loss(p, x, y) + lam * losses.l2_penalty({"w": p["w"]})
+
+    def step(c, i):
+      p, s = c
+      updates, s = tx.update(jax.grad(objective)(p, xtr[i], ytr[i]), s, p)
+      return (optax.apply_updates(p, updates), s), None
+
+    def epoch(carry, idx):
+      (p, s), _ = jax.lax.scan(step, carry, idx)
+      return (p, s), (data_loss(p, xtr, ytr), data_loss(p, xte, yte))
+
+    (p, _), (tr, te) = jax.lax.scan(epoch, (params0, tx.init(params0)), jnp.asarray(order))
+    return p, tr, te
+
+  lams = jnp.asarray(lambdas, jnp.float32)
+  p_scratch, tr, te = jax.jit(jax.vmap(lambda lam: fit(lam, False)))(lams)
+  p_optax, _, te_optax = jax.jit(jax.vmap(lambda lam: fit(lam, True)))(lams)
+  diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(
+      jax.tree_util.tree_leaves(p_scratch), jax.tree_util.tree_leaves(p_optax), strict=True))
+  return {"train": np.asarray(tr), "test": np.asarray(te), "test_optax": np.asarray(te_optax),
+          "w_norm": np.asarray(jnp.linalg.norm(p_scratch["w"][..., 0], axis=-1)),
+          "max_abs_diff": diff}
+
+
+# ----------------------------------------------------------------------------------------------
+# 5. Dropout (and the number of epochs).
+
+
+def _standardize(train_x: np.ndarray, test_x: np.ndarray) -> tuple[jax.Array, jax.Array]:
+  """Flattens and standardizes both splits with the training mean and standard deviation."""
+  tr = train_x.reshape(len(train_x), -1)
+  te = test_x.reshape(len(test_x), -1)
+  mean, std = tr.mean(axis=0), tr.std(axis=0) + 1e-6
+  return jnp.asarray((tr - mean) / std), jnp.asarray((te - mean) / std)
+
+
+def epoch_orders(n: int, batch_size: int, epochs: int, seed: int) -> np.ndarray:
+  """``i32[epochs, n // batch_size, batch_size]``: a fresh shuffle per epoch, remainder dropped.
+
+  Drawn with numpy on the host (nothing to compile) and shared by every compared model, so
+  the models see the same batches in the same order.
+  """
+  rng = np.random.default_rng(seed)
+  steps = n // batch_size
+  return np.stack([rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size)
+                   for _ in range(epochs)]).astype(np.int32)
+
+
+def classifier_curves(model, train: dict, test: dict, order: np.ndarray, key: jax.Array, *,
+                      lr: float = 1e-3) -> np.ndarray:
+  """Adam on softmax cross-entropy; after each epoch the full-set metrics in eval mode.
+
+  Args:
+    model: a linen classifier taking ``train`` at call time.
+    train: training split (inputs are flattened and standardized with its statistics).
+    test: test split.
+    order: ``i32[epochs, steps, batch]`` example indices (see :func:`epoch_orders`).
+    key: initialization and dropout key.
+    lr: Adam learning rate.
+
+  Returns:
+    ``f32[epochs, 4]``: train loss, train accuracy, test loss, test accuracy per epoch.
+  """
+  xtr, xte = _standardize(train["x"], test["x"])
+  ytr, yte = jnp.asarray(train["y"]), jnp.asarray(test["y"])
+  tx = optax.adam(lr)
+  k_init, k_drop = jax.random.split(key)
+
+  def loss_fn(p, x, y, k):
+    logits = model.apply({"params": p}, x, train=True, rngs={"dropout": k})
+    return losses.softmax_cross_entropy(logits, y)
+
+  def metrics(p):
+    ltr, lte = model.apply({"params": p}, xtr), model.apply({"params": p}, xte)
+    return jnp.stack([losses.softmax_cross_entropy(ltr, ytr), losses.accuracy(ltr, ytr),
+                      losses.softmax_cross_entropy(lte, yte), losses.accuracy(lte, yte)])
+
+  def step(carry, idx):
+    p, s, t = carry
+    grads = jax.grad(loss_fn)(p, xtr[idx], ytr[idx], jax.random.fold_in(k_drop, t))
+    updates, s = tx.update(grads, s, p)
+    return (optax.apply_updates(p, updates), s, t + 1), None
+
+  def epoch(carry, idx):
+    carry, _ = jax.lax.scan(step, carry, idx)
+    return carry, metrics(carry[0])
+
+  @jax.jit
+  def train_all(params, order):
+    _, hist = jax.lax.scan(epoch, (params, tx.init(params), jnp.int32(0)), order)
+    return hist
+
+  # Initialized eagerly: the random kernels compile once per shape, shared by all models.
+  return np.asarray(train_all(model.init(k_init, xtr[:1])["params"], jnp.asarray(order)))
+
+
+def dropout_models(width: int, rate: float, num_classes: int) -> dict[str, Any]:
+  """The compared MLPs: two ReLU hidden layers of ``width``, LeCun-normal kernels in all."""
+  return {
+      "no dropout": get_model("deep_mlp", depth=2, width=width, num_classes=num_classes,
+                              kernel_init="lecun_normal"),
+      f"dropout {rate:g} (scratch)": get_model(
+          "deep_mlp", depth=2, width=width, num_classes=num_classes, kernel_init="lecun_normal",
+          dropout_rate=rate),
+      f"dropout {rate:g} (flax)": get_model("mlp", hidden=(width, width),
+                                            num_classes=num_classes, dropout_rate=rate),
+  }
+
+
+# ----------------------------------------------------------------------------------------------
+# Plots and the driver.
+
+
+def _plot(workdir: str, poly: dict, complexity: dict, sizes: dict, wd: dict,
+          dropout: dict) -> list[str]:
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  paths = []
+
+  def save(fig, name):
+    path = os.path.join(workdir, name)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    paths.append(path)
+
+  fig, axes = plt.subplots(1, len(poly), figsize=(4.2 * len(poly), 3.4), sharey=True)
+  for ax, (name, curves) in zip(np.atleast_1d(axes), poly.items(), strict=True):
+    epochs = np.arange(1, len(curves["train"]) + 1)
+    ax.semilogy(epochs, curves["train"], label="train")
+    ax.semilogy(epochs, curves["test"], label="test")
+    ax.set(title=name, xlabel="epoch")
+  np.atleast_1d(axes)[0].set_ylabel("squared loss")
+  np.atleast_1d(axes)[0].legend()
+  save(fig, "poly_curves.png")
+
+  fig, ax = plt.subplots(figsize=(6, 4))
+  deg = complexity["degrees"]
+  ax.semilogy(deg, complexity["sgd"]["train"], "o-", label="train (SGD)")
+  ax.semilogy(deg, complexity["sgd"]["test"], "o-", label="test (SGD)")
+  ax.semilogy(deg, complexity["exact"]["train"], "s--", label="train (exact least squares)")
+  ax.semilogy(deg, complexity["exact"]["test"], "s--", label="test (exact least squares)")
+  ax.axvline(3, color="gray", lw=0.8)
+  ax.set(xlabel="polynomial degree", ylabel="squared loss",
+         title=f"Model complexity (n_train = {complexity['n_train']})")
+  ax.legend(fontsize=8)
+  save(fig, "poly_complexity.png")
+
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for name, res in sizes["models"].items():
+    line, = ax.loglog(sizes["n_train"], res["test"], "o-", label=f"test, {name}")
+    ax.loglog(sizes["n_train"], res["train"], "o--", color=line.get_color(),
+              label=f"train, {name}")
+  ax.set(xlabel="training examples", ylabel="squared loss", title="Training-set size")
+  ax.legend(fontsize=8)
+  save(fig, "poly_train_size.png")
+
+  fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
+  lams = wd["lambdas"]
+  for i in sorted({0, int(np.argmin(wd["final_test"]))}):
+    line, = ax0.semilogy(wd["train"][i], label=f"train, λ={lams[i]:g}")
+    ax0.semilogy(wd["test"][i], "--", color=line.get_color(), label=f"test, λ={lams[i]:g}")
+  ax0.set(xlabel="epoch", ylabel="squared loss", title="High-dimensional regression")
+  ax0.legend(fontsize=8)
+  ax1.semilogy(lams, wd["final_train"], "o-", label="train")
+  ax1.semilogy(lams, wd["final_test"], "o-", label="test (l2_penalty)")
+  ax1.semilogy(lams, wd["final_test_optax"], "x", label="test (optax.add_decayed_weights)")
+  ax1.set_xscale("symlog", linthresh=min(v for v in lams if v > 0) if any(lams) else 1.0)
+  ax1.set(xlabel="weight decay λ", ylabel="final loss", title="Loss vs decay strength")
+  ax1.legend(fontsize=8)
+  save(fig, "weight_decay.png")
+
+  fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
+  for name, hist in dropout["curves"].items():
+    epochs = np.arange(1, len(hist) + 1)
+    line, = ax0.plot(epochs, hist[:, 0], label=f"train, {name}")
+    ax0.plot(epochs, hist[:, 2], "--", color=line.get_color(), label=f"test, {name}")
+    ax1.plot(epochs, hist[:, 1], color=line.get_color(), label=f"train, {name}")
+    ax1.plot(epochs, hist[:, 3], "--", color=line.get_color(), label=f"test, {name}")
+  ax0.set(xlabel="epoch", ylabel="cross-entropy", title=f"{dropout['dataset']} MLP")
+  ax1.set(xlabel="epoch", ylabel="accuracy")
+  ax0.legend(fontsize=7)
+  save(fig, "dropout.png")
+  return paths
+
+
+def run(workdir: str, *, poly_epochs: int = 1500, poly_sizes: Sequence[int] = (10, 20, 50, 100),
+        wd_epochs: int = 100,
+        wd_lambdas: Sequence[float] = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
+        dropout_epochs: int = 100, dropout_width: int = 256, dropout_rate: float = 0.5,
+        dropout_dataset: str = "mnist1d", seed: int = 0) -> dict[str, Any]:
+  """Runs the five experiments, writes the PNGs and ``results.json``, returns the numbers."""
+  if min(poly_epochs, wd_epochs, dropout_epochs, dropout_width) <= 0:
+    raise ValueError("poly_epochs, wd_epochs, dropout_epochs and dropout_width must be positive.")
+  if not poly_sizes or any(POLY_N % n or n <= 0 for n in poly_sizes):
+    raise ValueError(f"poly_sizes must divide {POLY_N} (e.g. 10, 20, 25, 50, 100), got "
+                     f"{tuple(poly_sizes)}.")
+  if not wd_lambdas or min(wd_lambdas) < 0:
+    raise ValueError(f"wd_lambdas must be non-empty and >= 0, got {tuple(wd_lambdas)}.")
+  if not 0 < dropout_rate < 1:
+    raise ValueError(f"dropout_rate must be in (0, 1), got {dropout_rate}.")
+  if data.num_classes(dropout_dataset) is None:
+    raise ValueError(f"dropout_dataset must be a classification set, got {dropout_dataset!r}.")
+  os.makedirs(workdir, exist_ok=True)
+  start = time.perf_counter()
+  k_wd, k_drop = jax.random.split(jax.random.key(seed))
+  results: dict[str, Any] = {}
+
+  # 1-3. Degree too low / right / too high, the whole degree sweep and the training-set
+  # sizes: every polynomial model trained by SGD in one vmap (one compile).
+  ptrain, ptest = data.load("polynomial", "train"), data.load("polynomial", "test")
+  dim = ptrain["x"].shape[1]
+  sweep_k = list(range(1, dim + 1))
+  size_models = {"degree 3": 4, "degree 19": 20}
+  size_k = [k for k in size_models.values() for _ in poly_sizes]
+  fits = polynomial_sgd(ptrain, ptest, _degree_masks(sweep_k + size_k, dim),
+                        jnp.asarray([POLY_N] * len(sweep_k) + list(poly_sizes) * len(size_models)),
+                        epoch_orders(POLY_N, 10, poly_epochs, seed))
+  poly = {name: {"train": fits["train"][k - 1], "test": fits["test"][k - 1]}
+          for name, k in POLY_CASES.items()}
+  results["polynomial"] = {
+      "epochs": poly_epochs, "n_train": POLY_N,
+      "true_w": [5.0, 1.2, -3.4, 5.6],
+      **{name: {"num_features": k,
+                "final_train": float(fits["train"][k - 1, -1]),
+                "final_test": float(fits["test"][k - 1, -1]),
+                "best_test": float(fits["test"][k - 1].min()),
+                "best_test_epoch": int(fits["test"][k - 1].argmin()) + 1,
+                "w_first4": [round(float(v), 3) for v in fits["w"][k - 1, :4]]}
+         for name, k in POLY_CASES.items()}}
+  exact = polynomial_least_squares(ptrain, ptest, sweep_k, POLY_N)
+  n_sweep = len(sweep_k)
+  complexity = {"degrees": [k - 1 for k in sweep_k], "n_train": POLY_N,
+                "sgd": {"train": fits["train"][:n_sweep, -1].tolist(),
+                        "test": fits["test"][:n_sweep, -1].tolist()},
+                "exact": exact}
+  results["complexity"] = complexity
+  m = len(poly_sizes)
+  sizes = {"n_train": list(poly_sizes), "epochs": poly_epochs, "models": {
+      name: {"train": fits["train"][n_sweep + i * m:n_sweep + (i + 1) * m, -1].tolist(),
+             "test": fits["test"][n_sweep + i * m:n_sweep + (i + 1) * m, -1].tolist()}
+      for i, name in enumerate(size_models)}}
+  results["train_size"] = sizes
+
+  # 4. Weight decay.
+  wtrain, wtest = high_dim_regression(seed=seed)
+  wd_out = weight_decay_sweep(wtrain, wtest, wd_lambdas, k_wd,
+                              epoch_orders(len(wtrain["y"]), 5, wd_epochs, seed))
+  wd = {"lambdas": [float(v) for v in wd_lambdas], "epochs": wd_epochs,
+        "n_train": len(wtrain["y"]), "num_inputs": wtrain["x"].shape[1],
+        "final_train": wd_out["train"][:, -1].tolist(),
+        "final_test": wd_out["test"][:, -1].tolist(),
+        "final_test_optax": wd_out["test_optax"][:, -1].tolist(),
+        "w_norm": wd_out["w_norm"].tolist(),
+        "scratch_vs_optax_max_abs_param_diff": wd_out["max_abs_diff"],
+        "train": wd_out["train"], "test": wd_out["test"]}
+  results["weight_decay"] = {k: v for k, v in wd.items() if k not in ("train", "test")}
+
+  # 5. Dropout and the number of epochs.
+  dtrain, dtest = data.load(dropout_dataset, "train"), data.load(dropout_dataset, "test")
+  order = epoch_orders(len(dtrain["y"]), 100, dropout_epochs, seed)
+  curves = {name: classifier_curves(model, dtrain, dtest, order, k_drop)
+            for name, model in dropout_models(dropout_width, dropout_rate,
+                                              data.num_classes(dropout_dataset)).items()}
+  results["dropout"] = {
+      "dataset": dropout_dataset, "epochs": dropout_epochs, "width": dropout_width,
+      "rate": dropout_rate,
+      **{name: {"train_loss": float(h[-1, 0]), "train_accuracy": float(h[-1, 1]),
+                "test_loss": float(h[-1, 2]), "test_accuracy": float(h[-1, 3]),
+                "accuracy_gap": float(h[-1, 1] - h[-1, 3]),
+                "best_test_loss": float(h[:, 2].min()),
+                "best_test_loss_epoch": int(h[:, 2].argmin()) + 1}
+         for name, h in curves.items()}}
+
+  results["plots"] = _plot(workdir, poly, complexity, sizes, wd,
+                           {"dataset": dropout_dataset, "curves": curves})
+  results["wall_time_s"] = time.perf_counter() - start
+  with open(os.path.join(workdir, "results.json"), "w") as f:
+    json.dump(results, f, indent=2)
+  return results
+
+
+def format_table(results: dict[str, Any]) -> str:
+  """The numbers of :func:`run` as plain-text tables."""
+  p = results["polynomial"]
+  lines = [f"Polynomial regression, SGD {p['epochs']} epochs, n_train={p['n_train']} "
+           f"(true w[:4] = {p['true_w']})",
+           "case                  final train  final test  test/train  w[:4]"]
+  for name in POLY_CASES:
+    c = p[name]
+    lines.append(f"{name:<20}  {c['final_train']:<11.4f}  {c['final_test']:<10.4f}  "
+                 f"{c['final_test'] / c['final_train']:<10.1f}  {c['w_first4']}")
+  cx = results["complexity"]
+  lines += ["", "degree  train (SGD)  test (SGD)  train (exact LS)  test (exact LS)"]
+  for i, d in enumerate(cx["degrees"]):
+    lines.append(f"{d:<6}  {cx['sgd']['train'][i]:<11.4g}  {cx['sgd']['test'][i]:<10.4g}  "
+                 f"{cx['exact']['train'][i]:<16.4g}  {cx['exact']['test'][i]:.4g}")
+  sz = results["train_size"]
+  lines += ["", "n_train  " + "  ".join(f"{n + ' train':<16}  {n + ' test':<16}"
+                                       for n in sz["models"])]
+  for i, n in enumerate(sz["n_train"]):
+    lines.append(f"{n:<7}  " + "  ".join(f"{m['train'][i]:<16.4g}  {m['test'][i]:<16.4g}"
+                                         for m in sz["models"].values()))
+  wd = results["weight_decay"]
+  lines += ["", f"Weight decay: {wd['num_inputs']} features, {wd['n_train']} training examples, "
+                f"SGD {wd['epochs']} epochs; l2_penalty vs optax.add_decayed_weights max |Δparam| "
+                f"= {wd['scratch_vs_optax_max_abs_param_diff']:.2e}",
+            "lambda   final train  final test  test (optax)  ‖w‖"]
+  for i, lam in enumerate(wd["lambdas"]):
+    lines.append(f"{lam:<7g}  {wd['final_train'][i]:<11.4g}  {wd['final_test'][i]:<10.4g}  "
+                 f"{wd['final_test_optax'][i]:<12.4g}  {wd['w_norm'][i]:.3f}")
+  dr = results["dropout"]
+  lines += ["", f"Dropout: {dr['dataset']} MLP {dr['width']}-{dr['width']}, Adam "
+                f"{dr['epochs']} epochs",
+            "model                    train acc  test acc  gap     test loss  "
+            "best test loss (epoch)"]
+  for name, c in dr.items():
+    if isinstance(c, dict):
+      lines.append(f"{name:<23}  {c['train_accuracy']:<9.4f}  {c['test_accuracy']:<8.4f}  "
+                   f"{c['accuracy_gap']:<6.4f}  {c['test_loss']:<9.4f}  "
+                   f"{c['best_test_loss']:.4f} ({c['best_test_loss_epoch']})")
+  lines += ["", f"wall time {results['wall_time_s']:.1f} s"]
+  return "\n".join(lines)
+
+
+def main(argv: Sequence[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  results = run(FLAGS.workdir, poly_epochs=FLAGS.poly_epochs, wd_epochs=FLAGS.wd_epochs,
+                dropout_epochs=FLAGS.dropout_epochs, dropout_width=FLAGS.dropout_width,
+                dropout_rate=FLAGS.dropout_rate, dropout_dataset=FLAGS.dropout_dataset,
+                seed=FLAGS.seed)
+  print(format_table(results))
+  print(f"\nPlots and results.json in {FLAGS.workdir}")
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

@@ -1,0 +1,365 @@
+r"""Course 7.5–7.6: vanishing and exploding gradients, and their remedies.
+
+Two experiments on the embedded ``digits`` data (inputs standardized with the training mean
+and standard deviation — input normalization is the first remedy):
+
+1. **Per-layer gradient norms at initialization** of a deep MLP
+   (:class:`jaxnets.models.deep.DeepMLP`, 20 hidden layers of width 128 by default): the norm
+   of ∂L/∂W for every hidden layer and the output layer, and the standard deviation of every
+   layer's pre-activation, for sigmoid, tanh and ReLU under a too-small and a too-large normal
+   initialization and under Xavier (``xavier_normal``) and Kaiming (``kaiming_normal``) from
+   :mod:`jaxnets.nn.init`; plus the sigmoid/Xavier net with BatchNorm and with residual
+   connections. The spread max/min of the norms across layers tells balanced from vanishing
+   or exploding: ReLU + Kaiming stays within an order of magnitude, sigmoid + a small init
+   vanishes by many orders towards the input.
+2. **Training a deep network**: the same depth with sigmoid and Xavier initialization, trained
+   by SGD with momentum — plain, with BatchNorm (from scratch, :class:`jaxnets.nn.layers.BatchNorm`)
+   and with residual connections. The plain net stays at chance level; both remedies train.
+
+Run:
+  python -m experiments.stability --workdir=runs/stability
+
+Writes ``gradient_norms.png``, ``activation_std.png``, ``remedies.png`` and ``results.json``
+into the workdir and prints tables.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import time
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import app, flags
+
+from jaxnets import data, losses
+from jaxnets.models.deep import DeepMLP
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defines the command-line flags.
+
+  Called only when the module runs as a program, so that importing several experiments into
+  one process (the test suite) never defines a flag twice.
+  """
+  flags.DEFINE_string("workdir", "runs/stability", "Where PNGs and results.json go.")
+  flags.DEFINE_integer("depth", 20, "Hidden layers of the deep MLP.")
+  flags.DEFINE_integer("width", 128, "Width of the gradient-norm MLP.")
+  flags.DEFINE_integer("train_width", 64, "Width of the trained MLPs.")
+  flags.DEFINE_integer("epochs", 30, "Training epochs of the remedy comparison.")
+  flags.DEFINE_float("learning_rate", 0.1, "SGD learning rate of the remedy comparison.")
+  flags.DEFINE_integer("num_inits", 5, "Initializations averaged in the gradient norms.")
+  flags.DEFINE_integer("seed", 0, "Base seed.")
+
+
+SMALL_STD, LARGE_STD = 0.01, 0.5  # The "too small" and "too large" N(0, σ²) initializations.
+BALANCED_SPREAD = 10.0            # max/min norm across layers within one order of magnitude.
+
+
+def init_configs(small_std: float = SMALL_STD, large_std: float = LARGE_STD
+                 ) -> dict[str, dict[str, Any]]:
+  """The compared networks: activation × initialization, then two remedies (DeepMLP kwargs)."""
+  configs = {}
+  for act in ("sigmoid", "tanh", "relu"):
+    configs[f"{act} N(0,{small_std:g}²)"] = dict(activation=act, kernel_init="normal",
+                                                 init_std=small_std)
+    configs[f"{act} N(0,{large_std:g}²)"] = dict(activation=act, kernel_init="normal",
+                                                 init_std=large_std)
+    configs[f"{act} xavier"] = dict(activation=act, kernel_init="xavier_normal")
+    configs[f"{act} kaiming"] = dict(activation=act, kernel_init="kaiming_normal")
+  configs["sigmoid xavier + batchnorm"] = dict(activation="sigmoid", kernel_init="xavier_normal",
+                                               batch_norm=True)
+  configs["sigmoid xavier + residual"] = dict(activation="sigmoid", kernel_init="xavier_normal",
+                                              residual=True)
+  return configs
+
+
+def _safe_norm(x: jax.Array) -> jax.Array:
+  """‖x‖₂ without underflow: squares of values near 1e-20 would flush to zero in float32."""
+  scale = jnp.max(jnp.abs(x))
+  safe = jnp.where(scale > 0, scale, 1.0)
+  return jnp.where(scale > 0, safe * jnp.linalg.norm(x / safe), 0.0)
+
+
+def layer_statistics(model: DeepMLP, x: jax.Array, y: jax.Array, key: jax.Array
+                     ) -> dict[str, np.ndarray]:
+  """Per-layer ‖∂L/∂W‖ (hidden layers input side first, then the head) and pre-activation std.
+
+  The loss is the mean cross-entropy on the batch ``(x, y)`` at initialization; BatchNorm
+  nets use batch statistics (training mode), as in their first training step.
+  """
+  variables = model.init(key, x[:1])
+  # The initializer only matters for ``init``: networks that differ in it alone share one
+  # compiled gradient function.
+  apply_model = model.clone(kernel_init="lecun_normal", init_std=0.01)
+  norms, stds = _layer_statistics(apply_model, variables, x, y)
+  return {"grad_norms": np.asarray(norms, np.float64), "pre_activation_std": np.asarray(stds)}
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _layer_statistics(model: DeepMLP, variables: Any, x: jax.Array, y: jax.Array
+                      ) -> tuple[jax.Array, jax.Array]:
+  names = [f"layer_{i}" for i in range(model.depth)] + ["head"]
+
+  def loss_fn(params):
+    logits, state = model.apply({**variables, "params": params}, x, train=True,
+                                mutable=["batch_stats", "intermediates"],
+                                capture_intermediates=lambda mdl, _: mdl.name in names)
+    return losses.softmax_cross_entropy(logits, y), state["intermediates"]
+
+  grads, inter = jax.grad(loss_fn, has_aux=True)(variables["params"])
+  norms = jnp.stack([_safe_norm(grads[n]["kernel"]) for n in names])
+  stds = jnp.stack([jnp.std(inter[n]["__call__"][0]) for n in names])
+  return norms, stds
+
+
+def verdict(norms: np.ndarray) -> tuple[float, str]:
+  """``(spread, label)`` of per-layer gradient norms (input side first, output last).
+
+  ``spread`` is max/min over the layers. Labels: ``balanced`` (spread within an order of
+  magnitude, typical size between 1e-6 and 1e6); ``vanishing``/``exploding`` when the input
+  side is more than three orders of magnitude below/above the output side; ``uneven`` for a
+  larger spread that is not such a trend; ``(all layers)`` when every layer is uniformly tiny
+  or huge.
+
+  Example:
+    >>> spread, label = verdict(np.array([1e-8, 1e-4, 1.0]))
+    >>> f"{spread:.0e}", label
+    ('1e+08', 'vanishing')
+  """
+  norms = np.asarray(norms, np.float64)
+  if not np.all(np.isfinite(norms)):
+    return math.inf, "exploding (non-finite)"
+  lo, hi = float(np.min(norms)), float(np.max(norms))
+  spread = hi / lo if lo > 0 else math.inf
+  if spread > BALANCED_SPREAD:
+    if norms[0] < 1e-3 * norms[-1]:
+      return spread, "vanishing"
+    if norms[0] > 1e3 * norms[-1]:
+      return spread, "exploding"
+    return spread, "uneven"
+  median = float(np.median(norms))
+  if median < 1e-6:
+    return spread, "vanishing (all layers)"
+  if median > 1e6:
+    return spread, "exploding (all layers)"
+  return spread, "balanced"
+
+
+def epoch_orders(n: int, batch_size: int, epochs: int, seed: int) -> np.ndarray:
+  """``i32[epochs, n // batch_size, batch_size]``: a fresh shuffle per epoch, remainder dropped.
+
+  Drawn with numpy on the host (nothing to compile) and shared by the compared networks, so
+  they see the same batches in the same order.
+  """
+  rng = np.random.default_rng(seed)
+  steps = n // batch_size
+  return np.stack([rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size)
+                   for _ in range(epochs)]).astype(np.int32)
+
+
+def train_curves(model: DeepMLP, train: dict, test: dict, order: np.ndarray, key: jax.Array, *,
+                 lr: float, momentum: float = 0.9) -> np.ndarray:
+  """SGD with momentum on cross-entropy; BatchNorm statistics are threaded through the scan.
+
+  Args:
+    model: the network (its ``"batch_stats"``, if any, are updated in training mode).
+    train: training split ``{"x": f32[n, d], "y": i32[n]}``.
+    test: test split.
+    order: ``i32[epochs, steps, batch]`` example indices (see :func:`epoch_orders`).
+    key: initialization key.
+    lr: learning rate.
+    momentum: heavy-ball momentum.
+
+  Returns:
+    ``f32[epochs, 3]``: mean training loss over the epoch's steps, test loss and test
+    accuracy (evaluation mode, running statistics) after each epoch.
+  """
+  xtr, ytr = jnp.asarray(train["x"]), jnp.asarray(train["y"])
+  xte, yte = jnp.asarray(test["x"]), jnp.asarray(test["y"])
+  tx = optax.sgd(lr, momentum=momentum)
+
+  def loss_fn(params, stats, xb, yb):
+    logits, new = model.apply({"params": params, "batch_stats": stats}, xb, train=True,
+                              mutable=["batch_stats"])
+    return losses.softmax_cross_entropy(logits, yb), new.get("batch_stats", {})
+
+  def step(c, i):
+    params, stats, opt = c
+    (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        params, stats, xtr[i], ytr[i])
+    updates, opt = tx.update(grads, opt, params)
+    return (optax.apply_updates(params, updates), stats, opt), loss
+
+  def epoch(carry, idx):
+    (params, stats, opt), step_losses = jax.lax.scan(step, carry, idx)
+    logits = model.apply({"params": params, "batch_stats": stats}, xte, train=False)
+    metrics = jnp.stack([jnp.mean(step_losses), losses.softmax_cross_entropy(logits, yte),
+                         losses.accuracy(logits, yte)])
+    return (params, stats, opt), metrics
+
+  @jax.jit
+  def run_all(params, stats, order):
+    _, hist = jax.lax.scan(epoch, (params, stats, tx.init(params)), order)
+    return hist
+
+  # Initialized eagerly: the random kernels compile once per shape and are reused by every
+  # model, instead of once per jitted program.
+  variables = model.init(key, xtr[:1])
+  return np.asarray(run_all(variables["params"], variables.get("batch_stats", {}),
+                            jnp.asarray(order)))
+
+
+def _plot(workdir: str, grad: dict, remedy: dict, depth: int) -> list[str]:
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  paths = []
+
+  def save(fig, name):
+    path = os.path.join(workdir, name)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    paths.append(path)
+
+  layers = np.arange(1, depth + 2)  # Hidden layers 1..depth, then the head.
+  groups = ["sigmoid", "tanh", "relu", "remedies"]
+  for key, ylabel, fname in (("grad_norms", "‖∂L/∂W‖ at initialization", "gradient_norms.png"),
+                             ("pre_activation_std", "pre-activation std",
+                              "activation_std.png")):
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), sharey=True)
+    for ax, group in zip(axes, groups, strict=True):
+      for name, res in grad.items():
+        in_group = ("+" in name) if group == "remedies" else (
+            name.startswith(group) and "+" not in name)
+        if in_group:
+          values = np.maximum(np.asarray(res[key], np.float64), 1e-45)  # 0 = underflow.
+          ax.semilogy(layers, values, "o-", ms=3, label=name)
+      ax.set(title=group, xlabel=f"layer (1 = input side, {depth + 1} = output)")
+      ax.legend(fontsize=7)
+    axes[0].set_ylabel(ylabel)
+    save(fig, fname)
+
+  fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
+  for name, hist in remedy.items():
+    epochs = np.arange(1, len(hist) + 1)
+    ax0.plot(epochs, hist[:, 0], label=name)
+    ax1.plot(epochs, hist[:, 2], label=name)
+  ax0.set(xlabel="epoch", ylabel="training loss", yscale="log",
+          title=f"{depth}-layer sigmoid MLP (Xavier init)")
+  ax1.set(xlabel="epoch", ylabel="test accuracy")
+  ax0.legend(fontsize=8)
+  save(fig, "remedies.png")
+  return paths
+
+
+def run(workdir: str, *, depth: int = 20, width: int = 128, train_width: int = 64,
+        epochs: int = 30, learning_rate: float = 0.1, batch_size: int = 64,
+        grad_batch: int = 256, num_inits: int = 5, seed: int = 0) -> dict[str, Any]:
+  """Runs both experiments, writes the PNGs and ``results.json``, returns the numbers."""
+  if min(depth, width, train_width, epochs, batch_size, grad_batch, num_inits) <= 0:
+    raise ValueError("depth, width, train_width, epochs, batch_size, grad_batch and num_inits "
+                     "must be positive.")
+  if not learning_rate > 0:
+    raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
+  os.makedirs(workdir, exist_ok=True)
+  start = time.perf_counter()
+  k_grad, k_train = jax.random.split(jax.random.key(seed))
+  train, test = data.load("digits", "train"), data.load("digits", "test")
+  flat_tr = train["x"].reshape(len(train["x"]), -1)
+  mean, std = flat_tr.mean(axis=0), flat_tr.std(axis=0) + 1e-6  # Input normalization.
+  train = {"x": (flat_tr - mean) / std, "y": train["y"]}
+  test = {"x": (test["x"].reshape(len(test["x"]), -1) - mean) / std, "y": test["y"]}
+
+  x, y = jnp.asarray(train["x"][:grad_batch]), jnp.asarray(train["y"][:grad_batch])
+  grad = {}
+  init_keys = jax.random.split(k_grad, num_inits)
+  for name, cfg in init_configs().items():
+    # Mean over a few initializations: one draw of a finite-width net is noisy.
+    runs = [layer_statistics(DeepMLP(depth=depth, width=width, **cfg), x, y, k) for k in init_keys]
+    norms = np.mean([r["grad_norms"] for r in runs], axis=0)
+    spread, label = verdict(norms)
+    grad[name] = {"grad_norms": norms.tolist(),
+                  "pre_activation_std": np.mean([r["pre_activation_std"] for r in runs],
+                                                axis=0).tolist(),
+                  "first_layer": float(norms[0]), "last_hidden": float(norms[depth - 1]),
+                  "head": float(norms[-1]), "spread": spread, "verdict": label,
+                  "per_init_spread": [verdict(r["grad_norms"])[0] for r in runs]}
+
+  variants = {"plain": {}, "+ batchnorm": {"batch_norm": True}, "+ residual": {"residual": True}}
+  order = epoch_orders(len(train["y"]), batch_size, epochs, seed)
+  remedy = {name: train_curves(DeepMLP(depth=depth, width=train_width, activation="sigmoid",
+                                       kernel_init="xavier_normal", **kw),
+                               train, test, order, k_train, lr=learning_rate)
+            for name, kw in variants.items()}
+
+  results: dict[str, Any] = {
+      "gradient_norms": {"depth": depth, "width": width, "batch": grad_batch,
+                         "num_inits": num_inits,
+                         "small_std": SMALL_STD, "large_std": LARGE_STD, **grad},
+      "remedies": {"depth": depth, "width": train_width, "epochs": epochs,
+                   "learning_rate": learning_rate, "activation": "sigmoid",
+                   "init": "xavier_normal",
+                   **{name: {"first_epoch_train_loss": float(h[0, 0]),
+                             "final_train_loss": float(h[-1, 0]),
+                             "final_test_loss": float(h[-1, 1]),
+                             "final_test_accuracy": float(h[-1, 2]),
+                             "best_test_accuracy": float(np.nanmax(h[:, 2]))}
+                      for name, h in remedy.items()}},
+  }
+  results["plots"] = _plot(workdir, grad, remedy, depth)
+  results["wall_time_s"] = time.perf_counter() - start
+  with open(os.path.join(workdir, "results.json"), "w") as f:
+    json.dump(results, f, indent=2)
+  return results
+
+
+def format_table(results: dict[str, Any]) -> str:
+  """The numbers of :func:`run` as plain-text tables."""
+  g = results["gradient_norms"]
+  lines = [f"Gradient norms at init: {g['depth']} hidden layers x {g['width']}, batch "
+           f"{g['batch']} of digits, mean over {g['num_inits']} initializations",
+           f"{'network':<28}  {'layer 1':<9}  {'layer ' + str(g['depth']):<9}  {'head':<9}  "
+           f"{'max/min':<9}  {'worst init':<10}  verdict"]
+  for name, r in g.items():
+    if isinstance(r, dict):
+      lines.append(f"{name:<28}  {r['first_layer']:<9.2e}  {r['last_hidden']:<9.2e}  "
+                   f"{r['head']:<9.2e}  {r['spread']:<9.2e}  {max(r['per_init_spread']):<10.2e}  "
+                   f"{r['verdict']}")
+  rm = results["remedies"]
+  lines += ["", f"Training a {rm['depth']}-layer {rm['activation']} MLP (width {rm['width']}, "
+                f"{rm['init']}), SGD momentum lr={rm['learning_rate']:g}, {rm['epochs']} epochs",
+            "variant       epoch-1 train loss  final train loss  final test acc  best test acc"]
+  for name, r in rm.items():
+    if isinstance(r, dict):
+      lines.append(f"{name:<12}  {r['first_epoch_train_loss']:<18.4f}  "
+                   f"{r['final_train_loss']:<16.4f}  {r['final_test_accuracy']:<14.4f}  "
+                   f"{r['best_test_accuracy']:.4f}")
+  lines += ["", f"wall time {results['wall_time_s']:.1f} s"]
+  return "\n".join(lines)
+
+
+def main(argv: Sequence[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  results = run(FLAGS.workdir, depth=FLAGS.depth, width=FLAGS.width,
+                train_width=FLAGS.train_width, epochs=FLAGS.epochs,
+                learning_rate=FLAGS.learning_rate, num_inits=FLAGS.num_inits, seed=FLAGS.seed)
+  print(format_table(results))
+  print(f"\nPlots and results.json in {FLAGS.workdir}")
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)
