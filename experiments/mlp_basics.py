@@ -46,12 +46,16 @@ from jaxnets.models import scratch
 from jaxnets.models.mlp import ACTIVATIONS
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", "runs/mlp_basics", "Where PNGs and results.json are written.")
-flags.DEFINE_integer("steps", 1500, "SGD steps for the learning-rate and convergence runs.")
-flags.DEFINE_integer("xor_steps", 5000, "Gradient-descent steps per XOR seed.")
-flags.DEFINE_integer("xor_seeds", 64, "Number of XOR initializations.")
-flags.DEFINE_integer("depth", 10, "Hidden layers of the vanishing-gradient MLP.")
-flags.DEFINE_integer("seed", 0, "Base seed.")
+
+
+def define_flags() -> None:
+  """Defines the flags; only when run as a program, so importing never defines them twice."""
+  flags.DEFINE_string("workdir", "runs/mlp_basics", "Where PNGs and results.json are written.")
+  flags.DEFINE_integer("steps", 1500, "SGD steps for the learning-rate and convergence runs.")
+  flags.DEFINE_integer("xor_steps", 5000, "Gradient-descent steps per XOR seed.")
+  flags.DEFINE_integer("xor_seeds", 64, "Number of XOR initializations.")
+  flags.DEFINE_integer("depth", 10, "Hidden layers of the vanishing-gradient MLP.")
+  flags.DEFINE_integer("seed", 0, "Base seed.")
 
 CLOSED_FORM_DERIVATIVES = {
     "relu": lambda x: (x > 0).astype(x.dtype),
@@ -435,4 +439,5 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)
