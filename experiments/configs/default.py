@@ -5,6 +5,7 @@ command line, e.g. ``--config.optimizer.learning_rate=0.05``.
 """
 
 import ml_collections
+from ml_collections import config_dict
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -17,8 +18,9 @@ def get_config() -> ml_collections.ConfigDict:
 
   # Data.
   config.dataset = "digits"        # jaxnets.data.load name (embedded or TFDS).
-  config.data_dir = None           # TFDS data_dir (TFDS datasets only).
-  config.image_size = None         # Resize images to image_size x image_size (None: keep).
+  # Optional fields are typed placeholders so that --config.<field>=... can set them.
+  config.data_dir = config_dict.placeholder(str)     # TFDS data_dir (TFDS datasets only).
+  config.image_size = config_dict.placeholder(int)   # Resize images to this square size.
   config.standardize = False       # Subtract the training mean, divide by its std (per feature).
   config.streaming = False         # Stream from tfds.data_source with grain instead of memory.
   config.worker_count = 0          # grain worker processes for streaming.
@@ -39,7 +41,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.num_epochs = 30
   config.seed = 0
   config.log_every_steps = 50      # Metrics leave the device only this often.
-  config.scan_epochs = None        # Run each epoch as one lax.scan (None: per-model default).
+  # Run each epoch as one lax.scan; None picks per model (no scan for convolutions on CPU).
+  config.scan_epochs = config_dict.placeholder(bool)
 
   # Checkpoints.
   config.checkpoint_every_epochs = 1  # 0 disables checkpointing.

@@ -164,7 +164,7 @@ def test_bad_input_raises_clear_errors(tmp_path, tiny_config, field, value, matc
 
 
 def test_streaming_training_from_tfds_data_source(tmp_path, tiny_config):
-  tiny_config.dataset = "fashion_mnist"
+  tiny_config.dataset = "kmnist"
   tiny_config.streaming = True
   tiny_config.batch_size = 16
   tiny_config.num_epochs = 2
