@@ -13,4 +13,4 @@ Example:
 
 __version__ = "0.1.0"
 
-from jaxnets import data, losses, models, optim  # noqa: E402,F401
+from jaxnets import analysis, data, losses, models, optim  # noqa: E402,F401
