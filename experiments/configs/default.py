@@ -31,6 +31,7 @@ def get_config() -> ml_collections.ConfigDict:
   # Optimizer: `name` picks jaxnets.optim.get_optimizer; the others are its keyword arguments.
   config.optimizer = ml_collections.ConfigDict(
       {"name": "momentum", "learning_rate": 0.1, "momentum": 0.9})
+  config.optimizer_impl = "optax"  # "optax" (built-ins) or "scratch" (jaxnets.optim.transforms).
   config.weight_decay = 0.0        # Added with optax.add_decayed_weights when > 0.
 
   # Objective: "cross_entropy" (classification) or "squared" (regression).

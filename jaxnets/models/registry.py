@@ -4,13 +4,22 @@ from typing import Any, Callable
 
 import flax.linen as nn
 
+from jaxnets.models.deep import DeepMLP
+from jaxnets.models.lenet import LeNetClassic, LeNetModern
 from jaxnets.models.linear import LinearRegression, SoftmaxRegression
 from jaxnets.models.mlp import MLP
+from jaxnets.models.mnist1d import MNIST1DCNN, MNIST1DMLP, MNIST1DLogistic
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "linear": LinearRegression,
     "softmax": SoftmaxRegression,
     "mlp": MLP,
+    "mnist1d_logistic": MNIST1DLogistic,
+    "mnist1d_mlp": MNIST1DMLP,
+    "mnist1d_cnn": MNIST1DCNN,
+    "deep_mlp": DeepMLP,
+    "lenet": LeNetClassic,
+    "lenet_modern": LeNetModern,
 }
 
 

@@ -1,3 +1,20 @@
-"""Optimizers as Optax gradient transformations and the ``get_optimizer`` registry."""
+"""Optimizers as Optax gradient transformations and the ``get_optimizer`` registry.
 
-from jaxnets.optim.registry import OPTAX_OPTIMIZERS, get_optimizer  # noqa: F401
+The course's optimizers are written from scratch in :mod:`jaxnets.optim.transforms`;
+:mod:`jaxnets.optim.sweep` trains many models at once with ``jax.vmap``.
+"""
+
+from jaxnets.optim.registry import (  # noqa: F401
+    IMPLS,
+    OPTAX_OPTIMIZERS,
+    SCRATCH_OPTIMIZERS,
+    get_optimizer,
+)
+from jaxnets.optim.transforms import (  # noqa: F401
+    adadelta,
+    adagrad,
+    adam,
+    momentum,
+    rmsprop,
+    sgd,
+)

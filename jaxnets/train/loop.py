@@ -50,7 +50,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
 def build_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
   """The configured optimizer, with decoupled L2 weight decay chained first when asked."""
   kwargs = {k: v for k, v in config.optimizer.items() if k not in ("name", "learning_rate")}
-  tx = optim.get_optimizer(config.optimizer.name, config.optimizer.learning_rate, **kwargs)
+  tx = optim.get_optimizer(config.optimizer.name, config.optimizer.learning_rate,
+                           impl=config.get("optimizer_impl", "optax"), **kwargs)
   if config.weight_decay > 0:
     tx = optax.chain(optax.add_decayed_weights(config.weight_decay), tx)
   return tx

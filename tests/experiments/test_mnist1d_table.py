@@ -1,0 +1,56 @@
+"""Smoke test of experiments/mnist1d_table.py: tiny settings, the table and plots exist."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from experiments import mnist1d_table
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("mnist1d_table"))
+  out = mnist1d_table.run(workdir, models=("cnn",), epochs=2, eval_every=1,
+                          grids={"adam": (0.01, 0.03)})
+  return workdir, out
+
+
+def test_writes_plots_json_and_the_published_numbers(results):
+  workdir, out = results
+  assert {os.path.basename(p) for p in out["plots"]} == {"mnist1d_table.png",
+                                                         "mnist1d_curves.png"}
+  for path in out["plots"]:
+    assert os.path.getsize(path) > 5000
+  with open(os.path.join(workdir, "results.json")) as f:
+    assert json.load(f)["models"]["cnn"]["published"] == 0.94
+  table = mnist1d_table.format_table(out)
+  assert "94%" in table and "92%" in table and "best with jaxnets" in table
+
+
+def test_rows_are_sane(results):
+  _, out = results
+  row = out["models"]["cnn"]
+  paper, best = row["paper"], row["best"]
+  assert len(paper["test_accuracy"]) == 3 and len(best["test_accuracy"]) == 3
+  # Two epochs already put the CNN far above chance (10 %), below the paper's 6000 steps.
+  assert 0.25 < paper["mean"] < 0.95 and 0.25 < best["mean"] < 0.95
+  assert np.std(paper["test_accuracy"]) > 0  # Three different seeds.
+  assert len(paper["curve"]) == 2 and paper["curve"][1] > paper["curve"][0] - 0.05
+  assert best["optimizer"] == "adam" and best["learning_rate"] in (0.01, 0.03)
+  assert set(best["validation_accuracy"]) == {"adam"}
+  assert len(best["validation_accuracy"]["adam"]) == 2
+
+
+def test_split_and_bad_settings(tmp_path):
+  train = {"x": np.arange(20.0)[:, None], "y": np.arange(20)}
+  fit, val = mnist1d_table.split_train(train, 5)
+  assert len(fit["x"]) == 15 and len(val["x"]) == 5
+  assert sorted(np.concatenate([fit["y"], val["y"]]).tolist()) == list(range(20))
+  with pytest.raises(ValueError, match="val_size"):
+    mnist1d_table.split_train(train, 20)
+  with pytest.raises(ValueError, match="Unknown models"):
+    mnist1d_table.run(str(tmp_path), models=("resnet",))
+  with pytest.raises(ValueError, match="eval_every must divide"):
+    mnist1d_table.run(str(tmp_path), epochs=10, eval_every=3)
