@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from experiments import common
 from jaxnets import analysis
 
 FLAGS = flags.FLAGS
@@ -190,9 +191,7 @@ def run(workdir: str, *, num_steps: int = 60, grid_size: int = 200) -> dict[str,
   """
   if num_steps < 4 or grid_size < 10:
     raise ValueError(f"need num_steps >= 4 and grid_size >= 10, got {num_steps}, {grid_size}.")
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = common.pyplot()
 
   os.makedirs(workdir, exist_ok=True)
   with jax.enable_x64(True):

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from experiments import common
 from jaxnets.models.lenet import LeNetClassic
 from jaxnets.nn import ops
 
@@ -165,10 +166,7 @@ def channels_and_pooling() -> dict[str, Any]:
 
 
 def _plots(workdir: str, edges: dict, learned: dict, pooling: dict) -> list[str]:
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = common.pyplot()
 
   paths = []
   fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained")

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from experiments import common
 from jaxnets import analysis, losses
 from jaxnets import data as jdata
 from jaxnets.models import get_model
@@ -105,9 +106,7 @@ def run(workdir: str, *, dataset: str = "digits", num_examples: int = 500,
                      f"multiple of eval_every; got {num_examples}, {num_steps}, {eval_every}.")
   if not learning_rates or any(not lr > 0 for lr in learning_rates):
     raise ValueError(f"learning_rates must be positive, got {learning_rates}.")
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = common.pyplot()
 
   start = time.time()
   os.makedirs(workdir, exist_ok=True)

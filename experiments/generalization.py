@@ -40,6 +40,7 @@ import numpy as np
 import optax
 from absl import app, flags
 
+from experiments import common
 from jaxnets import data, losses
 from jaxnets.models import get_model
 
@@ -299,19 +300,9 @@ def dropout_models(width: int, rate: float, num_classes: int) -> dict[str, Any]:
 
 def _plot(workdir: str, poly: dict, complexity: dict, sizes: dict, wd: dict,
           dropout: dict) -> list[str]:
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  paths = []
-
-  def save(fig, name):
-    path = os.path.join(workdir, name)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    paths.append(path)
+  plt = common.pyplot()
+  save = common.FigureSaver(workdir, plt)
+  paths = save.paths
 
   fig, axes = plt.subplots(1, len(poly), figsize=(4.2 * len(poly), 3.4), sharey=True)
   for ax, (name, curves) in zip(np.atleast_1d(axes), poly.items(), strict=True):

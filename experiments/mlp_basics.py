@@ -41,6 +41,7 @@ import numpy as np
 import optax
 from absl import app, flags
 
+from experiments import common
 from jaxnets import data, losses
 from jaxnets.models import scratch
 from jaxnets.models.mlp import ACTIVATIONS
@@ -241,19 +242,9 @@ def layer_gradient_norms(params: Any, x: jax.Array, y: jax.Array) -> dict[str, n
 def _plot(workdir: str, results: dict[str, Any], grid: np.ndarray, acts: dict,
           lr_curves: np.ndarray, conv_curves: dict, xor: dict, grad_norms: dict,
           eval_every: int) -> list[str]:
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  paths = []
-
-  def save(fig, name):
-    path = os.path.join(workdir, name)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    paths.append(path)
+  plt = common.pyplot()
+  save = common.FigureSaver(workdir, plt)
+  paths = save.paths
 
   fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
   for name, a in acts.items():

@@ -31,6 +31,7 @@ import numpy as np
 import optax
 from absl import app, flags
 
+from experiments import common
 from jaxnets import data
 from jaxnets.models import get_model
 from jaxnets.optim.sweep import Sweep, evaluate
@@ -146,10 +147,7 @@ def best_with_jaxnets(name: str, train: dict, test: dict, *, seeds: Sequence[int
 
 
 def _plot(workdir: str, results: dict) -> list[str]:
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = common.pyplot()
 
   rows = results["models"]
   names = list(rows)

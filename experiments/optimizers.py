@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from experiments import common
 from jaxnets import data
 from jaxnets.models import get_model
 from jaxnets.optim import SCRATCH_OPTIMIZERS, get_optimizer
@@ -237,19 +238,9 @@ def compare_training(optimizers: Sequence[str], *, dataset: str, epochs: int, ba
 # Plots, tables and the driver.
 
 def _plot(workdir: str, two_d: dict, task: dict, dataset: str) -> list[str]:
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  paths = []
-
-  def save(fig, name):
-    path = os.path.join(workdir, name)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    paths.append(path)
+  plt = common.pyplot()
+  save = common.FigureSaver(workdir, plt)
+  paths = save.paths
 
   fig, axes = plt.subplots(1, len(FUNCTIONS), figsize=(5.2 * len(FUNCTIONS), 4.4))
   for ax, (name, (f, x0, _, box)) in zip(axes, FUNCTIONS.items(), strict=True):

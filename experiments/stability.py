@@ -38,6 +38,7 @@ import numpy as np
 import optax
 from absl import app, flags
 
+from experiments import common
 from jaxnets import data, losses
 from jaxnets.models.deep import DeepMLP
 
@@ -219,19 +220,9 @@ def train_curves(model: DeepMLP, train: dict, test: dict, order: np.ndarray, key
 
 
 def _plot(workdir: str, grad: dict, remedy: dict, depth: int) -> list[str]:
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  paths = []
-
-  def save(fig, name):
-    path = os.path.join(workdir, name)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    paths.append(path)
+  plt = common.pyplot()
+  save = common.FigureSaver(workdir, plt)
+  paths = save.paths
 
   layers = np.arange(1, depth + 2)  # Hidden layers 1..depth, then the head.
   groups = ["sigmoid", "tanh", "relu", "remedies"]

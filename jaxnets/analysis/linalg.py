@@ -101,7 +101,8 @@ def mm(a: ArrayLike, b: ArrayLike) -> jax.Array:
   """Strict matrix product of two 2-D arrays, the analogue of ``torch.mm`` (jittable).
 
   Unlike ``jnp.matmul`` / ``@`` it neither broadcasts batch dimensions nor accepts 1-D
-  vectors: ``a`` must be ``(n, k)`` and ``b`` ``(k, m)``. See docs/pytorch_to_jax.md ("torch.mm vs torch.matmul").
+  vectors: ``a`` must be ``(n, k)`` and ``b`` ``(k, m)``. See docs/pytorch_to_jax.md
+  ("torch.mm vs torch.matmul").
 
   Args:
     a: ``[n, k]`` matrix.

@@ -32,3 +32,13 @@ def test_launcher_reports_bad_config_clearly(tmp_path):
   proc = _launch("--config.optimizer.learning_rate=-1", f"--workdir={tmp_path}")
   assert proc.returncode != 0
   assert "learning_rate must be a positive number" in proc.stderr
+
+
+def test_figure_saver_writes_pngs_and_closes_figures(tmp_path):
+  from experiments import common
+  plt = common.pyplot()
+  save = common.FigureSaver(str(tmp_path), plt)
+  fig = plt.figure()
+  path = save(fig, "a.png")
+  assert (tmp_path / "a.png").stat().st_size > 0 and save.paths == [path]
+  assert not plt.fignum_exists(fig.number)

@@ -9,10 +9,10 @@ from jaxnets import losses, models
 from jaxnets.train import TrainState, eval_step, train_epoch_scan, train_step
 
 
-def _state(model, tx=None, sample=jnp.zeros((1, 6))):
+def _state(model, tx=None):
   return TrainState.create(model=model, tx=tx or optax.sgd(0.1),
                            loss_fn=losses.softmax_cross_entropy, rng=jax.random.PRNGKey(0),
-                           sample_x=sample)
+                           sample_x=jnp.zeros((1, 6)))
 
 
 def _batch(n=8):
