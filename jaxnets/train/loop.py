@@ -77,16 +77,17 @@ def _has_convolutions(params: Any) -> bool:
   return any(np.ndim(leaf) >= 3 for leaf in jax.tree_util.tree_leaves(params))
 
 
-def _check_finite(losses_so_far: np.ndarray, first_step: int, workdir: str,
+def _check_finite(step_losses: np.ndarray, first_step: int, workdir: str,
                   checkpointer: Checkpointer | None) -> None:
-  bad = np.flatnonzero(~np.isfinite(losses_so_far))
+  """Raises FloatingPointError naming the first step (after ``first_step``) with a bad loss."""
+  bad = np.flatnonzero(~np.isfinite(step_losses))
   if bad.size:
     step = first_step + int(bad[0]) + 1
     last = checkpointer.latest_step() if checkpointer else None
     kept = (f"the last good checkpoint (step {last}) in {workdir} is intact"
             if last is not None else "no checkpoint was written")
     raise FloatingPointError(
-        f"Training diverged: the loss became {losses_so_far[bad[0]]} at step {step}; {kept}. "
+        f"Training diverged: the loss became {step_losses[bad[0]]} at step {step}; {kept}. "
         "Try a smaller learning rate or standardized inputs.")
 
 
@@ -101,11 +102,13 @@ class _Trainer:
     self.replicated = sharding.replicated(self.mesh)
 
     if config.streaming:
+      if config.image_size is not None:
+        raise ValueError("config.image_size is not supported with config.streaming=True; "
+                         "store the data at the size the model needs.")
       self.train_source = data_lib.datasets.tfds_source(
           config.dataset, "train", data_dir=config.data_dir)
       self.n_train = len(self.train_source)
-      self.test = data_lib.load(config.dataset, "test", data_dir=config.data_dir,
-                                image_size=config.image_size)
+      self.test = data_lib.load(config.dataset, "test", data_dir=config.data_dir)
       sample_x = self.test["x"][:1]
     else:
       train, self.test = load_arrays(config)
@@ -168,11 +171,11 @@ class _Trainer:
     def flush():
       if pending:
         host = jax.device_get(pending)
+        new_losses = np.concatenate([np.atleast_1d(m["loss"]) for m in host])
+        done = sum(np.size(m["loss"]) for m in fetched)
+        _check_finite(new_losses, first_step + done, self.workdir, checkpointer)
         fetched.extend(host)
-        _check_finite(np.concatenate([np.atleast_1d(m["loss"]) for m in fetched]),
-                      first_step, self.workdir, checkpointer)
-        bar.update(sum(np.size(m["loss"]) for m in host),
-                   f"loss {float(np.mean(host[-1]['loss'])):.4f}")
+        bar.update(new_losses.size, f"loss {float(new_losses[-1]):.4f}")
         pending.clear()
 
     if self.scan:
@@ -198,15 +201,11 @@ class _Trainer:
     if not self.config.streaming:
       yield from self.epoch_indices(epoch)
       return
-    image_size = self.config.image_size
-
     def to_example(record):
       x = np.asarray(record["image"], np.float32)
       x = x / 255.0 if record["image"].dtype == np.uint8 else x
       return {"x": x, "y": np.int32(record["label"])}
 
-    if image_size is not None:
-      raise ValueError("config.image_size is not supported with streaming yet.")
     for batch in data_lib.stream_batches(
         self.train_source, self.config.batch_size // jax.process_count(),
         seed=self.config.seed + epoch, transform=to_example,

@@ -106,9 +106,12 @@ def test_no_recompilation_after_the_first_step(tmp_path, tiny_config, scan):
   assert compiles == []
 
 
+@pytest.mark.parametrize("scan", [True, False])
 def test_nan_loss_names_the_step_and_keeps_last_good_checkpoint(tmp_path, tiny_config,
-                                                               monkeypatch):
+                                                               monkeypatch, scan):
   tiny_config.num_epochs = 1
+  tiny_config.scan_epochs = scan
+  tiny_config.log_every_steps = 3  # Per-step path: the bad step lies in a later interval.
   train_and_evaluate(tiny_config, str(tmp_path))
   steps_per_epoch = 1437 // 64
   # Poison one training example, then resume for a second epoch.
@@ -174,3 +177,9 @@ def test_streaming_training_from_tfds_data_source(tmp_path, tiny_config):
   records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert all(np.isfinite(r["train_loss"]) for r in records)
   assert "tensorflow" not in sys.modules
+
+
+def test_streaming_rejects_image_resizing(tmp_path, tiny_config):
+  tiny_config.streaming, tiny_config.image_size = True, 28
+  with pytest.raises(ValueError, match="image_size is not supported with config.streaming"):
+    train_and_evaluate(tiny_config, str(tmp_path))
