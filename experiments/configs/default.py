@@ -9,10 +9,11 @@ from ml_collections import config_dict
 
 
 def get_config() -> ml_collections.ConfigDict:
-  """The main job: an MLP on the embedded digits.
+  """The base every config starts from: an MLP on the embedded digits.
 
-  Command: ``python -m experiments.train`` (``--workdir`` defaults to runs/default).
+  Command: ``python -m experiments.train --config=experiments/configs/default.py``.
   Expected result: test accuracy ~0.99 after 30 epochs, in ~10 s on a 2-core CPU.
+  (The launcher's own default is ``main.py``, the best model on embedded data.)
   """
   config = ml_collections.ConfigDict()
 

@@ -42,3 +42,23 @@ def test_figure_saver_writes_pngs_and_closes_figures(tmp_path):
   path = save(fig, "a.png")
   assert (tmp_path / "a.png").stat().st_size > 0 and save.paths == [path]
   assert not plt.fignum_exists(fig.number)
+
+
+def test_every_config_validates_and_names_registered_parts():
+  import importlib
+  import pkgutil
+
+  from experiments import configs
+  from jaxnets.models import MODELS
+  from jaxnets.optim import OPTAX_OPTIMIZERS
+  from jaxnets.train import validate_config
+
+  names = [m.name for m in pkgutil.iter_modules(configs.__path__)]
+  assert {"default", "main", "linear_regression", "softmax_digits", "mlp_digits",
+          "mlp_mnist1d", "lenet"} <= set(names)
+  for name in names:
+    config = importlib.import_module(f"experiments.configs.{name}").get_config()
+    validate_config(config)
+    assert config.model.name in MODELS and config.optimizer.name in OPTAX_OPTIMIZERS
+    doc = importlib.import_module(f"experiments.configs.{name}").__doc__
+    assert "python -m experiments.train" in doc and "xpected" in doc, name
