@@ -2,6 +2,11 @@
 
 Other configs import this one and override fields. Any field can be overridden on the
 command line, e.g. ``--config.optimizer.learning_rate=0.05``.
+
+Command:
+  python -m experiments.train --config=experiments/configs/default.py --workdir=runs/default
+
+Expected result: an MLP on digits, test accuracy ~0.99 after 30 epochs, ~10 s on 2 cores.
 """
 
 import ml_collections
@@ -9,12 +14,7 @@ from ml_collections import config_dict
 
 
 def get_config() -> ml_collections.ConfigDict:
-  """The base every config starts from: an MLP on the embedded digits.
-
-  Command: ``python -m experiments.train --config=experiments/configs/default.py``.
-  Expected result: test accuracy ~0.99 after 30 epochs, in ~10 s on a 2-core CPU.
-  (The launcher's own default is ``main.py``, the best model on embedded data.)
-  """
+  """The base every config starts from (the launcher's own default is ``main.py``)."""
   config = ml_collections.ConfigDict()
 
   # Data.
