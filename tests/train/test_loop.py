@@ -56,6 +56,8 @@ def test_outputs_config_metrics_and_table(tmp_path, tiny_config, capsys):
           "examples_per_sec"} <= set(records[0])
   out = capsys.readouterr().out
   assert "train_loss" in out and "Final test accuracy" in out
+  events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+  assert events and events[0].stat().st_size > 0  # tensorboardX comes with the [test] extra.
 
 
 @pytest.mark.parametrize("scan", [True, False])
