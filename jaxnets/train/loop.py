@@ -278,6 +278,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   TensorBoard events. Prints a per-epoch table and the final test accuracy. With
   ``config.eval_only`` it only restores the latest checkpoint and evaluates it.
 
+  A resumed run continues the saved optimizer state exactly, including the learning rate
+  stored in it by ``optax.inject_hyperparams``; to train with another learning rate, start a
+  new workdir (or set ``state.opt_state.hyperparams`` yourself).
+
   Args:
     config: a ConfigDict with the fields of ``experiments/configs/default.py``.
     workdir: directory for outputs; a run finding checkpoints there resumes from the latest.
