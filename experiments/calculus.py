@@ -60,7 +60,9 @@ def _grid(lo: float, hi: float, n: int) -> tuple[np.ndarray, np.ndarray, jax.Arr
   return gx, gy, jnp.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
-def _gd_study(plt, workdir: str, num_steps: int, grid_size: int) -> tuple[list[dict], list[str]]:
+def _gd_study(save: common.FigureSaver, num_steps: int,
+              grid_size: int) -> tuple[list[dict], list[str]]:
+  plt = save.plt
   rot = _rotation(30.0)
   a = jnp.asarray(rot @ np.diag([1.0, 10.0]) @ rot.T)
   f = analysis.quadratic_function(a)
@@ -95,10 +97,7 @@ def _gd_study(plt, workdir: str, num_steps: int, grid_size: int) -> tuple[list[d
     ax.set_aspect("equal")
   fig.suptitle(f"GD on ½xᵀAx, λ = 1, 10 (κ = {kappa:.0f}); 2/λmax = {eta_max:.3f}, "
                f"(κ−1)/(κ+1) = {(kappa - 1) / (kappa + 1):.3f}")
-  fig.tight_layout()
-  paths = [os.path.join(workdir, "gd_quadratic.png")]
-  fig.savefig(paths[0], dpi=90)
-  plt.close(fig)
+  paths = [save(fig, "gd_quadratic.png")]
 
   lam, vecs = analysis.eig(a)
   fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -109,14 +108,12 @@ def _gd_study(plt, workdir: str, num_steps: int, grid_size: int) -> tuple[list[d
     ax.text(*(1.1 * v), f"λ = {float(lam[i]):.0f}", color="C3")
   ax.set_aspect("equal")
   ax.set_title("Hessian eigenvectors = principal curvature axes")
-  fig.tight_layout()
-  paths.append(os.path.join(workdir, "curvature_axes.png"))
-  fig.savefig(paths[-1], dpi=90)
-  plt.close(fig)
+  paths.append(save(fig, "curvature_axes.png"))
   return rows, paths
 
 
-def _taylor_study(plt, workdir: str, grid_size: int) -> tuple[dict[int, float], str]:
+def _taylor_study(save: common.FigureSaver, grid_size: int) -> tuple[dict[int, float], str]:
+  plt = save.plt
   x0 = jnp.array([0.3, 0.8])
   models = {k: analysis.taylor_approx(_taylor_target, x0, k) for k in (1, 2)}
   direction = jnp.array([0.6, -0.8])
@@ -141,14 +138,11 @@ def _taylor_study(plt, workdir: str, grid_size: int) -> tuple[dict[int, float], 
   axes[3].set_ylabel("|f(x0+h) − model|")
   axes[3].legend()
   fig.suptitle("Taylor models of exp(x/2)·sin(y) + 0.3x² around (0.3, 0.8)")
-  fig.tight_layout()
-  path = os.path.join(workdir, "taylor.png")
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return slopes, path
+  return slopes, save(fig, "taylor.png")
 
 
-def _stationary_study(plt, workdir: str, grid_size: int) -> tuple[list[dict], str]:
+def _stationary_study(save: common.FigureSaver, grid_size: int) -> tuple[list[dict], str]:
+  plt = save.plt
   rows = []
   fig, axes = plt.subplots(1, len(FUNCTIONS), figsize=(6 * len(FUNCTIONS), 5))
   markers = {"minimum": "bo", "maximum": "r^", "saddle": "gX", "degenerate": "ks"}
@@ -171,11 +165,7 @@ def _stationary_study(plt, workdir: str, grid_size: int) -> tuple[list[dict], st
     ax.set_title(name)
     ax.set_aspect("equal")
   fig.suptitle("Stationary points (Newton on ∇f), labelled by Hessian eigenvalues")
-  fig.tight_layout()
-  path = os.path.join(workdir, "stationary_points.png")
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return rows, path
+  return rows, save(fig, "stationary_points.png")
 
 
 def run(workdir: str, *, num_steps: int = 60, grid_size: int = 200) -> dict[str, Any]:
@@ -191,13 +181,13 @@ def run(workdir: str, *, num_steps: int = 60, grid_size: int = 200) -> dict[str,
   """
   if num_steps < 4 or grid_size < 10:
     raise ValueError(f"need num_steps >= 4 and grid_size >= 10, got {num_steps}, {grid_size}.")
-  plt = common.pyplot()
+  save = common.FigureSaver(workdir, common.pyplot(), dpi=90)
 
   os.makedirs(workdir, exist_ok=True)
   with jax.enable_x64(True):
-    gd_rows, plots = _gd_study(plt, workdir, num_steps, grid_size)
-    slopes, taylor_plot = _taylor_study(plt, workdir, grid_size)
-    stationary, stationary_plot = _stationary_study(plt, workdir, grid_size)
+    gd_rows, plots = _gd_study(save, num_steps, grid_size)
+    slopes, taylor_plot = _taylor_study(save, grid_size)
+    stationary, stationary_plot = _stationary_study(save, grid_size)
   return {"gd": gd_rows, "taylor_slopes": slopes, "stationary": stationary,
           "plots": plots + [taylor_plot, stationary_plot]}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -37,8 +38,18 @@ class FigureSaver:
 
   def __call__(self, fig: Any, name: str) -> str:
     path = os.path.join(self.workdir, name)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # Respect a layout chosen at creation.
+      fig.tight_layout()
     fig.savefig(path, dpi=self.dpi)
     self.plt.close(fig)
     self.paths.append(path)
     return path
+
+
+def write_json(workdir: str, results: Any, name: str = "results.json",
+               indent: int | None = 2) -> str:
+  """Writes ``results`` as JSON into ``workdir``; returns the path."""
+  path = os.path.join(workdir, name)
+  with open(path, "w") as f:
+    json.dump(results, f, indent=indent)
+  return path

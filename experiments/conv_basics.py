@@ -28,7 +28,6 @@ into the workdir and prints a table.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Sequence
 
@@ -166,9 +165,8 @@ def channels_and_pooling() -> dict[str, Any]:
 
 
 def _plots(workdir: str, edges: dict, learned: dict, pooling: dict) -> list[str]:
-  plt = common.pyplot()
-
-  paths = []
+  save = common.FigureSaver(workdir, common.pyplot())
+  plt = save.plt
   fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained")
   panels = [("X (6x8)", edges["x"]), ("corr2d(X, [1, -1])", edges["y"]),
             ("corr2d(X.T, [1, -1])", edges["y_transposed"])]
@@ -177,9 +175,7 @@ def _plots(workdir: str, edges: dict, learned: dict, pooling: dict) -> list[str]
     ax.set_title(title)
     ax.set_xticks([]), ax.set_yticks([])
   fig.colorbar(im, ax=axes, shrink=0.8)
-  paths.append(os.path.join(workdir, "edge_detection.png"))
-  fig.savefig(paths[-1], dpi=100)
-  plt.close(fig)
+  save(fig, "edge_detection.png")
 
   fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.2))
   ax0.semilogy(np.arange(1, len(learned["losses"]) + 1), learned["losses"], marker="o")
@@ -190,10 +186,7 @@ def _plots(workdir: str, edges: dict, learned: dict, pooling: dict) -> list[str]
   ax1.bar(xs, learned["learned_kernel"], 0.25, label="learned")
   ax1.bar(xs + 0.25, EDGE_KERNEL[0], 0.25, label="true [1, -1]")
   ax1.set_xticks(xs, ["K[0, 0]", "K[0, 1]"]), ax1.legend(), ax1.set_title("kernel")
-  fig.tight_layout()
-  paths.append(os.path.join(workdir, "kernel_learning.png"))
-  fig.savefig(paths[-1], dpi=100)
-  plt.close(fig)
+  save(fig, "kernel_learning.png")
 
   images = [("input 4x4", pooling["pool_input"])]
   images += [(f"{m} pool 2x2, stride 2", v) for m, v in pooling["pool_outputs"].items()]
@@ -203,11 +196,8 @@ def _plots(workdir: str, edges: dict, learned: dict, pooling: dict) -> list[str]
     for (i, j), v in np.ndenumerate(image):
       ax.text(j, i, f"{v:g}", ha="center", va="center", color="w")
     ax.set_title(title), ax.set_xticks([]), ax.set_yticks([])
-  fig.tight_layout()
-  paths.append(os.path.join(workdir, "pooling.png"))
-  fig.savefig(paths[-1], dpi=100)
-  plt.close(fig)
-  return paths
+  save(fig, "pooling.png")
+  return save.paths
 
 
 def _jsonable(value: Any) -> Any:
@@ -231,8 +221,7 @@ def run(workdir: str, *, epochs: int = 10, learning_rate: float = 3e-2,
              "sizes": output_sizes(), "params": parameter_counts(),
              "pooling": channels_and_pooling()}
   results["plots"] = _plots(workdir, results["edges"], results["learned"], results["pooling"])
-  with open(os.path.join(workdir, "results.json"), "w") as f:
-    json.dump(_jsonable(results), f, indent=1)
+  common.write_json(workdir, _jsonable(results), indent=1)
   return results
 
 

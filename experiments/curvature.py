@@ -166,7 +166,6 @@ def run(workdir: str, *, dataset: str = "digits", num_examples: int = 500,
                  "final_loss": loss_curve[-1], "train_accuracy": acc, "diverged": diverged,
                  "max_residual": float(np.max(residuals))})
 
-  plots = [os.path.join(workdir, "sharpness.png"), os.path.join(workdir, "spectrum.png")]
   fig, (ax_s, ax_l) = plt.subplots(1, 2, figsize=(13, 4.5))
   for i, lr in enumerate(learning_rates):
     h = history[lr]
@@ -181,9 +180,8 @@ def run(workdir: str, *, dataset: str = "digits", num_examples: int = 500,
   ax_l.set_ylabel("training loss")
   ax_l.set_title(f"full-batch GD, {n} {dataset} examples, {num_params} params")
   ax_l.legend()
-  fig.tight_layout()
-  fig.savefig(plots[0], dpi=90)
-  plt.close(fig)
+  plots = [common.FigureSaver(workdir, plt, dpi=90)(fig, "sharpness.png"),
+           os.path.join(workdir, "spectrum.png")]
 
   mid = learning_rates[len(learning_rates) // 2]
   density = analysis.spectral_density(loss_fn, final_params[mid], _key(seed, 1_000_002),

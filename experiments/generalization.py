@@ -29,7 +29,6 @@ Writes ``poly_curves.png``, ``poly_complexity.png``, ``poly_train_size.png``,
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Sequence
@@ -455,8 +454,7 @@ def run(workdir: str, *, poly_epochs: int = 1500, poly_sizes: Sequence[int] = (1
   results["plots"] = _plot(workdir, poly, complexity, sizes, wd,
                            {"dataset": dropout_dataset, "curves": curves})
   results["wall_time_s"] = time.perf_counter() - start
-  with open(os.path.join(workdir, "results.json"), "w") as f:
-    json.dump(results, f, indent=2)
+  common.write_json(workdir, results)
   return results
 
 

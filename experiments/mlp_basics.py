@@ -31,7 +31,6 @@ Writes ``activations.png``, ``lr_sensitivity.png``, ``convergence.png``, ``xor_s
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Sequence
 
@@ -380,8 +379,7 @@ def run(workdir: str, *, steps: int = 1500, eval_every: int = 25, batch_size: in
 
   results["plots"] = _plot(workdir, results, grid, curves_of, lr_curves, conv_curves, xor,
                            grad_norms, eval_every)
-  with open(os.path.join(workdir, "results.json"), "w") as f:
-    json.dump(results, f, indent=2)
+  common.write_json(workdir, results)
   return results
 
 

@@ -22,7 +22,6 @@ accuracy during training) and ``results.json`` into the workdir and prints the t
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Mapping, Sequence
@@ -147,8 +146,8 @@ def best_with_jaxnets(name: str, train: dict, test: dict, *, seeds: Sequence[int
 
 
 def _plot(workdir: str, results: dict) -> list[str]:
-  plt = common.pyplot()
-
+  save = common.FigureSaver(workdir, common.pyplot())
+  plt = save.plt
   rows = results["models"]
   names = list(rows)
   fig, ax = plt.subplots(figsize=(7, 4))
@@ -163,10 +162,7 @@ def _plot(workdir: str, results: dict) -> list[str]:
   ax.set(xticks=xs, xticklabels=names, ylabel="test accuracy", ylim=(0, 1),
          title="MNIST-1D")
   ax.legend(fontsize=8, loc="upper left")
-  paths = [os.path.join(workdir, "mnist1d_table.png")]
-  fig.tight_layout()
-  fig.savefig(paths[0], dpi=100)
-  plt.close(fig)
+  save(fig, "mnist1d_table.png")
 
   fig, ax = plt.subplots(figsize=(7, 4))
   for n in names:
@@ -178,11 +174,8 @@ def _plot(workdir: str, results: dict) -> list[str]:
   ax.set(xlabel="epoch", ylabel="test accuracy (mean of 3 seeds)", ylim=(0, 1),
          title="MNIST-1D test accuracy during training (gray: published)")
   ax.legend(fontsize=7, ncol=3)
-  paths.append(os.path.join(workdir, "mnist1d_curves.png"))
-  fig.tight_layout()
-  fig.savefig(paths[1], dpi=100)
-  plt.close(fig)
-  return paths
+  save(fig, "mnist1d_curves.png")
+  return save.paths
 
 
 def format_table(results: Mapping[str, Any]) -> str:
@@ -233,8 +226,7 @@ def run(workdir: str, *, models: Sequence[str] = tuple(MODELS), seeds: Sequence[
                                "seconds": time.perf_counter() - t0}
   results["wall_time_s"] = time.perf_counter() - start
   results["plots"] = _plot(workdir, results)
-  with open(os.path.join(workdir, "results.json"), "w") as f:
-    json.dump(results, f)
+  common.write_json(workdir, results, indent=None)
   return results
 
 

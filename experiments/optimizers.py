@@ -28,7 +28,6 @@ Writes ``trajectories.png``, ``loss_vs_step.png``, ``loss_vs_time.png``,
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -350,8 +349,7 @@ def run(workdir: str, *, optimizers: Sequence[str] = OPTIMIZERS, steps_2d: int =
              "seeds": list(seeds), "target_loss": target_loss}
   results["plots"] = _plot(workdir, two_d, task, dataset)
   results["wall_time_s"] = time.perf_counter() - start
-  with open(os.path.join(workdir, "results.json"), "w") as f:
-    json.dump(results, f)
+  common.write_json(workdir, results, indent=None)
   return results
 
 

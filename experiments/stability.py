@@ -26,7 +26,6 @@ into the workdir and prints tables.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 import time
@@ -311,8 +310,7 @@ def run(workdir: str, *, depth: int = 20, width: int = 128, train_width: int = 6
   }
   results["plots"] = _plot(workdir, grad, remedy, depth)
   results["wall_time_s"] = time.perf_counter() - start
-  with open(os.path.join(workdir, "results.json"), "w") as f:
-    json.dump(results, f, indent=2)
+  common.write_json(workdir, results)
   return results
 
 

@@ -61,6 +61,16 @@ def _check_square(a: jax.Array, name: str) -> None:
     raise ValueError(f"{name} needs a non-empty matrix, got shape {a.shape}.")
 
 
+def _concrete_square_matrix(a: ArrayLike, fn: str, traced_message: str) -> jax.Array:
+  """The checks of every host-checked matrix function: float, square, concrete, finite."""
+  a = _float_array(a, fn)
+  _check_square(a, fn)
+  if _is_traced(a):
+    raise ValueError(traced_message)
+  check_finite(a, f"{fn} input")
+  return a
+
+
 def _default_rtol(n: int, dtype) -> float:
   """Tolerance relative to the matrix scale: ``n · eps`` (numpy's matrix_rank convention)."""
   return max(n, 1) * float(jnp.finfo(dtype).eps)
@@ -372,12 +382,9 @@ def inverse_adjugate(a: ArrayLike, rtol: float | None = None) -> jax.Array:
     >>> [[round(v, 4) for v in row] for row in inv.tolist()]
     [[0.6, -0.7], [-0.2, 0.4]]
   """
-  a = _float_array(a, "inverse_adjugate")
-  _check_square(a, "inverse_adjugate")
-  if _is_traced(a):
-    raise ValueError("inverse_adjugate checks for singular input on concrete values; it "
-                     "cannot run under jit (use jnp.linalg.inv there).")
-  check_finite(a, "inverse_adjugate input")
+  a = _concrete_square_matrix(
+      a, "inverse_adjugate", "inverse_adjugate checks for singular input on concrete values; "
+      "it cannot run under jit (use jnp.linalg.inv there).")
   n = a.shape[0]
   rtol = _default_rtol(n, a.dtype) if rtol is None else rtol
   inv, ratio = _adjugate_inverse(a)
@@ -436,12 +443,9 @@ def inverse_gauss_jordan(a: ArrayLike, rtol: float | None = None) -> jax.Array:
     >>> inverse_gauss_jordan(jnp.array([[0., 1.], [1., 0.]])).tolist()
     [[0.0, 1.0], [1.0, 0.0]]
   """
-  a = _float_array(a, "inverse_gauss_jordan")
-  _check_square(a, "inverse_gauss_jordan")
-  if _is_traced(a):
-    raise ValueError("inverse_gauss_jordan checks for singular input on concrete values; it "
-                     "cannot run under jit (use jnp.linalg.inv there).")
-  check_finite(a, "inverse_gauss_jordan input")
+  a = _concrete_square_matrix(
+      a, "inverse_gauss_jordan", "inverse_gauss_jordan checks for singular input on concrete "
+      "values; it cannot run under jit (use jnp.linalg.inv there).")
   rtol = _default_rtol(a.shape[0], a.dtype) if rtol is None else rtol
   inv, pivots = _gauss_jordan(a)
   scale = float(np.max(np.abs(np.asarray(a))))
@@ -480,12 +484,9 @@ def definiteness(a: ArrayLike, tol: float | None = None, *, symmetrize: bool = F
     >>> definiteness(jnp.array([[2., 0.], [0., -1.]]))
     'indefinite'
   """
-  a = _float_array(a, "definiteness")
-  _check_square(a, "definiteness")
-  if _is_traced(a):
-    raise ValueError("definiteness returns a string from concrete values; it cannot run "
-                     "under jit.")
-  check_finite(a, "definiteness input")
+  a = _concrete_square_matrix(
+      a, "definiteness",
+      "definiteness returns a string from concrete values; it cannot run under jit.")
   if not is_symmetric(a):
     if not symmetrize:
       raise ValueError("definiteness needs a symmetric matrix (A == A.T); pass "

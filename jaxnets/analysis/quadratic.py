@@ -26,6 +26,7 @@ from jax.typing import ArrayLike
 
 from jaxnets.analysis.linalg import (
   _check_square,
+  _concrete_square_matrix,
   _float_array,
   _is_traced,
   check_finite,
@@ -60,12 +61,8 @@ def quadratic_function(a: ArrayLike, b: ArrayLike | None = None,
 
 def _pd_eigenvalues(a: ArrayLike, fn: str) -> np.ndarray:
   """Eigenvalues (ascending) of a concrete symmetric positive definite matrix, else raises."""
-  a = _float_array(a, fn)
-  _check_square(a, fn)
-  if _is_traced(a):
-    raise ValueError(f"{fn} checks positive definiteness on concrete values; it cannot run "
-                     "under jit.")
-  check_finite(a, f"{fn} input")
+  a = _concrete_square_matrix(
+      a, fn, f"{fn} checks positive definiteness on concrete values; it cannot run under jit.")
   if not is_symmetric(a):
     raise ValueError(f"{fn} needs a symmetric matrix (the Hessian of a quadratic); got a "
                      "non-symmetric one.")
