@@ -55,11 +55,14 @@ def dataset_gradient(params, data, batch_size):
   """Mean gradient over the dataset, scanned over equal batches (the HVP's batching)."""
   n = data["y"].shape[0]
   batches = jax.tree_util.tree_map(
-      lambda a: a.reshape((n // batch_size, batch_size) + a.shape[1:]), data)
+    lambda a: a.reshape((n // batch_size, batch_size) + a.shape[1:]), data
+  )
   zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
   total, _ = jax.lax.scan(
-      lambda acc, b: (jax.tree_util.tree_map(jnp.add, acc, jax.grad(loss_fn)(params, b)), None),
-      zeros, batches)
+    lambda acc, b: (jax.tree_util.tree_map(jnp.add, acc, jax.grad(loss_fn)(params, b)), None),
+    zeros,
+    batches,
+  )
   return jax.tree_util.tree_map(lambda g: g / (n // batch_size), total)
 
 
@@ -76,14 +79,17 @@ def main(argv):
   key = jax.random.key(2)
 
   tasks = {
-      "gradient": lambda: dataset_gradient(params, data, bs),
-      "hvp": lambda: curvature._hvp_jit(loss_fn, params, v, data, bs),
-      "hvp_api": lambda: analysis.hvp(loss_fn, params, v, data=data, batch_size=bs),
-      "lanczos": lambda: analysis.top_eigenvalues(loss_fn, params, 1, key, data=data,
-                                                  batch_size=bs, num_iters=_ITERS.value,
-                                                  tol=1.0).eigenvalues,
-      "trace": lambda: analysis.hessian_trace(loss_fn, params, key, _PROBES.value, data=data,
-                                              batch_size=bs).trace,
+    "gradient": lambda: dataset_gradient(params, data, bs),
+    "hvp": lambda: curvature._hvp_jit(loss_fn, params, v, data, bs),
+    "hvp_api": lambda: analysis.hvp(loss_fn, params, v, data=data, batch_size=bs),
+    "lanczos": lambda: (
+      analysis.top_eigenvalues(
+        loss_fn, params, 1, key, data=data, batch_size=bs, num_iters=_ITERS.value, tol=1.0
+      ).eigenvalues
+    ),
+    "trace": lambda: (
+      analysis.hessian_trace(loss_fn, params, key, _PROBES.value, data=data, batch_size=bs).trace
+    ),
   }
   for fn in tasks.values():  # Compile (and warm up) everything first.
     jax.block_until_ready(fn())
@@ -113,10 +119,18 @@ def main(argv):
     med["gradient"] = float(np.median(times["gradient"] + grads))
     best["gradient"] = float(np.min(times["gradient"] + grads))
   unit = best["gradient"]
-  units = {"gradient": 1, "hvp": 1, "hvp_api": 1, "lanczos": _ITERS.value,
-           "trace": _PROBES.value, "dense": flat.size}
-  print(f"{flat.size} parameters, {n} examples in batches of {bs}, "
-        f"{jax.devices()[0].platform}, min/median of {_REPEATS.value} (dense: one run)")
+  units = {
+    "gradient": 1,
+    "hvp": 1,
+    "hvp_api": 1,
+    "lanczos": _ITERS.value,
+    "trace": _PROBES.value,
+    "dense": flat.size,
+  }
+  print(
+    f"{flat.size} parameters, {n} examples in batches of {bs}, "
+    f"{jax.devices()[0].platform}, min/median of {_REPEATS.value} (dense: one run)"
+  )
   print("| task | HVPs | min ms | / gradient | / (HVPs x gradient) | median ms |")
   print("|---|---:|---:|---:|---:|---:|")
   for name, t in best.items():

@@ -41,14 +41,27 @@ _STEPS = flags.DEFINE_integer("steps", 5, "Timed steps per repetition.")
 _REPEATS = flags.DEFINE_integer("repeats", 24, "Repetitions (round-robin over variants).")
 _SCAN = flags.DEFINE_integer("scan_length", 5, "Steps per lax.scan call in the *_scan variants.")
 _VARIANTS = flags.DEFINE_list(
-    "variants", ["flax", "default", "scratch", "flax_scan", "scratch_scan", "modern_flax",
-                 "modern_default", "modern_scratch", "torch_eager"],
-    "Variants to time (torch_eager is skipped without torch).")
+  "variants",
+  [
+    "flax",
+    "default",
+    "scratch",
+    "flax_scan",
+    "scratch_scan",
+    "modern_flax",
+    "modern_default",
+    "modern_scratch",
+    "torch_eager",
+  ],
+  "Variants to time (torch_eager is skipped without torch).",
+)
 
 # name -> LeNet attributes (a "_scan" suffix adds the lax.scan path).
-IMPLS = {"flax": dict(conv_impl="flax", pool_impl="flax"),
-         "default": dict(conv_impl="flax", pool_impl="scratch"),
-         "scratch": dict(conv_impl="scratch", pool_impl="scratch")}
+IMPLS = {
+  "flax": dict(conv_impl="flax", pool_impl="flax"),
+  "default": dict(conv_impl="flax", pool_impl="scratch"),
+  "scratch": dict(conv_impl="scratch", pool_impl="scratch"),
+}
 LEARNING_RATE = 3e-3
 
 
@@ -58,8 +71,9 @@ def _jax_variant(name: str, batch: int, steps: int, scan_length: int) -> Callabl
   impl = name.removeprefix("modern_").removesuffix("_scan")
   if impl not in IMPLS:
     raise ValueError(f"Unknown variant {name!r}; valid: {_VARIANTS.default}.")
-  model = LeNet(activation="relu" if modern else "sigmoid", pool="max" if modern else "avg",
-                **IMPLS[impl])
+  model = LeNet(
+    activation="relu" if modern else "sigmoid", pool="max" if modern else "avg", **IMPLS[impl]
+  )
   tx = optax.adam(LEARNING_RATE)
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.uniform(size=(batch, 28, 28, 1)), jnp.float32)
@@ -69,16 +83,19 @@ def _jax_variant(name: str, batch: int, steps: int, scan_length: int) -> Callabl
 
   def one_step(params, opt_state, x, y):
     loss, grads = jax.value_and_grad(
-        lambda p: softmax_cross_entropy(model.apply({"params": p}, x), y))(params)
+      lambda p: softmax_cross_entropy(model.apply({"params": p}, x), y)
+    )(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, loss
 
   if name.endswith("_scan"):
+
     @functools.partial(jax.jit, donate_argnums=(0, 1))
     def many(params, opt_state, x, y):
       def body(carry, _):
         params, opt_state, _ = one_step(*carry, x, y)
         return (params, opt_state), None
+
       (params, opt_state), _ = jax.lax.scan(body, (params, opt_state), None, length=scan_length)
       return params, opt_state
 
@@ -111,10 +128,19 @@ def _torch_variant(batch: int, steps: int) -> Callable[[], float] | None:
     return None
   torch.manual_seed(0)
   net = torch.nn.Sequential(
-      torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.Sigmoid(), torch.nn.AvgPool2d(2, 2),
-      torch.nn.Conv2d(6, 16, 5), torch.nn.Sigmoid(), torch.nn.AvgPool2d(2, 2),
-      torch.nn.Flatten(), torch.nn.Linear(400, 120), torch.nn.Sigmoid(),
-      torch.nn.Linear(120, 84), torch.nn.Sigmoid(), torch.nn.Linear(84, 10))
+    torch.nn.Conv2d(1, 6, 5, padding=2),
+    torch.nn.Sigmoid(),
+    torch.nn.AvgPool2d(2, 2),
+    torch.nn.Conv2d(6, 16, 5),
+    torch.nn.Sigmoid(),
+    torch.nn.AvgPool2d(2, 2),
+    torch.nn.Flatten(),
+    torch.nn.Linear(400, 120),
+    torch.nn.Sigmoid(),
+    torch.nn.Linear(120, 84),
+    torch.nn.Sigmoid(),
+    torch.nn.Linear(84, 10),
+  )
   opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
   loss_fn = torch.nn.CrossEntropyLoss()
   x = torch.rand(batch, 1, 28, 28)
@@ -155,16 +181,22 @@ def main(argv):
   # On a shared machine the minimum over many short repetitions estimates the uncontended
   # time best; the median shows the spread.
   base = min(times["flax"]) if "flax" in times else None
-  print(f"LeNet-5 training step, batch {batch}, 28x28x1, Adam; {jax.devices()[0].platform}, "
-        f"{os.cpu_count()} CPUs, jax {jax.__version__}; {_REPEATS.value} repetitions x {steps} "
-        f"steps; load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
-  print(f"{'variant':16} | {'min ms/step':>11} | {'examples/s':>10} | {'flax/this':>9} | "
-        f"{'median ms':>9}")
+  print(
+    f"LeNet-5 training step, batch {batch}, 28x28x1, Adam; {jax.devices()[0].platform}, "
+    f"{os.cpu_count()} CPUs, jax {jax.__version__}; {_REPEATS.value} repetitions x {steps} "
+    f"steps; load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
+  )
+  print(
+    f"{'variant':16} | {'min ms/step':>11} | {'examples/s':>10} | {'flax/this':>9} | "
+    f"{'median ms':>9}"
+  )
   for name, ts in times.items():
     best = min(ts)
     ratio = f"{base / best:9.2f}" if base else "        -"
-    print(f"{name:16} | {1e3 * best:11.2f} | {batch / best:10.0f} | {ratio} | "
-          f"{1e3 * float(np.median(ts)):9.2f}")
+    print(
+      f"{name:16} | {1e3 * best:11.2f} | {batch / best:10.0f} | {ratio} | "
+      f"{1e3 * float(np.median(ts)):9.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,9 @@ def _block(out) -> None:
   np.asarray(out[1])  # The losses: waits for the whole run.
 
 
-def sweep_vs_sequential(model_name: str, train: dict, num_models: int, epochs: int,
-                        repeats: int) -> dict:
+def sweep_vs_sequential(
+  model_name: str, train: dict, num_models: int, epochs: int, repeats: int
+) -> dict:
   model = get_model(model_name)
   rates = np.repeat([3e-3, 1e-2, 3e-2, 1e-1], num_models // 4).astype(np.float32)
   seeds = np.tile(np.arange(num_models // 4), 4)
@@ -58,16 +59,19 @@ def sweep_vs_sequential(model_name: str, train: dict, num_models: int, epochs: i
   state_n = sweep.init(rates, seeds)
   sweep.compile(state_n, epochs_per_call=epochs)
   compile_n = sweep.compile_seconds
-  singles = [sweep.init(rates[i:i + 1], seeds[i:i + 1]) for i in range(num_models)]
+  singles = [sweep.init(rates[i : i + 1], seeds[i : i + 1]) for i in range(num_models)]
   sweep.compile(singles[0], epochs_per_call=epochs)
   compile_1 = sweep.compile_seconds - compile_n
   sweep.compile(singles[0], loop="step")
-  out = _round_robin({
+  out = _round_robin(
+    {
       "vmapped": lambda: _block(sweep.run(state_n, epochs)),
       "sequential": lambda: [_block(sweep.run(s, epochs)) for s in singles],
       "stepped": lambda: [_block(sweep.run(s, epochs, loop="step")) for s in singles],
       "one": lambda: _block(sweep.run(singles[0], epochs)),
-  }, repeats)
+    },
+    repeats,
+  )
   out.update(compile_vmapped=compile_n, compile_one=compile_1)
   return out
 
@@ -75,8 +79,13 @@ def sweep_vs_sequential(model_name: str, train: dict, num_models: int, epochs: i
 def cnn_loops(train: dict, epochs: int, repeats: int) -> dict:
   tasks = {}
   for impl in ("lax", "patches"):
-    sweep = Sweep(get_model("mnist1d_cnn", conv_impl=impl), train, optimizer="adam",
-                  batch_size=100, impl="scratch")
+    sweep = Sweep(
+      get_model("mnist1d_cnn", conv_impl=impl),
+      train,
+      optimizer="adam",
+      batch_size=100,
+      impl="scratch",
+    )
     for loop in ("scan", "step"):
       state = sweep.init([1e-2] * 3, [0, 1, 2])
       per_call = epochs if loop == "scan" else None
@@ -84,6 +93,7 @@ def cnn_loops(train: dict, epochs: int, repeats: int) -> dict:
 
       def once(sweep=sweep, state=state, loop=loop, per_call=per_call):
         _block(sweep.run(state, epochs, loop=loop, epochs_per_call=per_call))
+
       tasks[(impl, loop)] = once
   return _round_robin(tasks, repeats)
 
@@ -94,22 +104,30 @@ def main(argv):
   if n <= 0 or n % 4:
     raise app.UsageError(f"--num_models must be a positive multiple of 4, got {n}.")
   train = data.load("mnist1d", "train")
-  print(f"Part 1: {n} models x {epochs * 40} Adam steps (batch 100) on MNIST-1D; min seconds "
-        f"over {repeats} round-robin repetitions (median in brackets)")
-  print(f"{'model':<9} | {'vmapped N':>13} | {'N seq scan':>13} | {'N seq steps':>13} | "
-        f"{'one run':>11} | {'seq scan/vmap':>13} | {'seq steps/vmap':>14} | "
-        f"{'vmapped/one':>11} | compile N / 1 (s)")
+  print(
+    f"Part 1: {n} models x {epochs * 40} Adam steps (batch 100) on MNIST-1D; min seconds "
+    f"over {repeats} round-robin repetitions (median in brackets)"
+  )
+  print(
+    f"{'model':<9} | {'vmapped N':>13} | {'N seq scan':>13} | {'N seq steps':>13} | "
+    f"{'one run':>11} | {'seq scan/vmap':>13} | {'seq steps/vmap':>14} | "
+    f"{'vmapped/one':>11} | compile N / 1 (s)"
+  )
   for label in ("logistic", "mlp", "cnn"):
     r = sweep_vs_sequential(f"mnist1d_{label}", train, n, epochs, repeats)
     cell = lambda k, r=r: f"{r[k][0]:.2f} ({r[k][1]:.2f})"
-    print(f"{label:<9} | {cell('vmapped'):>13} | {cell('sequential'):>13} | "
-          f"{cell('stepped'):>13} | {cell('one'):>11} | "
-          f"{r['sequential'][0] / r['vmapped'][0]:13.2f} | "
-          f"{r['stepped'][0] / r['vmapped'][0]:14.2f} | "
-          f"{r['vmapped'][0] / r['one'][0]:11.2f} | "
-          f"{r['compile_vmapped']:.1f} / {r['compile_one']:.1f}")
-  print(f"\nPart 2: MNIST-1D CNN, 3 seeds vmapped, {epochs * 40} steps; min seconds over "
-        f"{repeats} round-robin repetitions (median in brackets)")
+    print(
+      f"{label:<9} | {cell('vmapped'):>13} | {cell('sequential'):>13} | "
+      f"{cell('stepped'):>13} | {cell('one'):>11} | "
+      f"{r['sequential'][0] / r['vmapped'][0]:13.2f} | "
+      f"{r['stepped'][0] / r['vmapped'][0]:14.2f} | "
+      f"{r['vmapped'][0] / r['one'][0]:11.2f} | "
+      f"{r['compile_vmapped']:.1f} / {r['compile_one']:.1f}"
+    )
+  print(
+    f"\nPart 2: MNIST-1D CNN, 3 seeds vmapped, {epochs * 40} steps; min seconds over "
+    f"{repeats} round-robin repetitions (median in brackets)"
+  )
   r = cnn_loops(train, epochs, repeats)
   base = r[("lax", "scan")][0]
   print(f"{'conv impl':<9} | {'loop':<4} | {'seconds':>13} | {'vs lax+scan':>11}")

@@ -19,10 +19,8 @@ from jaxnets.train import loop, reporting
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed epochs per path (after one warm-up).")
 
 _MODELS = {
-    "mlp (digits 8x8, batch 32)": (
-        {"name": "mlp", "hidden": (256,), "num_classes": 10}, None, 32),
-    "lenet_modern (digits 28x28, batch 256)": (
-        {"name": "lenet_modern", "num_classes": 10}, 28, 256),
+  "mlp (digits 8x8, batch 32)": ({"name": "mlp", "hidden": (256,), "num_classes": 10}, None, 32),
+  "lenet_modern (digits 28x28, batch 256)": ({"name": "lenet_modern", "num_classes": 10}, 28, 256),
 }
 
 
@@ -43,8 +41,9 @@ def epoch_seconds(model: dict, image_size, batch_size: int, scan: bool, repeats:
 
 def main(argv):
   del argv
-  print(f"{'model':42} | {'scan s/epoch':>12} | {'loop s/epoch':>12} | {'loop/scan':>9} | "
-        f"{'steps':>5}")
+  print(
+    f"{'model':42} | {'scan s/epoch':>12} | {'loop s/epoch':>12} | {'loop/scan':>9} | {'steps':>5}"
+  )
   for label, (model, size, bs) in _MODELS.items():
     scan, steps = epoch_seconds(model, size, bs, True, _REPEATS.value)
     per_step, _ = epoch_seconds(model, size, bs, False, _REPEATS.value)

@@ -44,9 +44,9 @@ def _rotation(deg: float) -> np.ndarray:
 
 # Test functions of the stationary-point panel: (name, f, window).
 FUNCTIONS = [
-    ("x³ − 3xy + y³", lambda p: p[0] ** 3 - 3 * p[0] * p[1] + p[1] ** 3, (-1.5, 2.0)),
-    ("x³ − 3x + y³ − 3y", lambda p: p[0] ** 3 - 3 * p[0] + p[1] ** 3 - 3 * p[1], (-2.0, 2.0)),
-    ("x³ − 3xy² (monkey saddle)", lambda p: p[0] ** 3 - 3 * p[0] * p[1] ** 2, (-1.0, 1.0)),
+  ("x³ − 3xy + y³", lambda p: p[0] ** 3 - 3 * p[0] * p[1] + p[1] ** 3, (-1.5, 2.0)),
+  ("x³ − 3x + y³ − 3y", lambda p: p[0] ** 3 - 3 * p[0] + p[1] ** 3 - 3 * p[1], (-2.0, 2.0)),
+  ("x³ − 3xy² (monkey saddle)", lambda p: p[0] ** 3 - 3 * p[0] * p[1] ** 2, (-1.0, 1.0)),
 ]
 
 
@@ -60,8 +60,9 @@ def _grid(lo: float, hi: float, n: int) -> tuple[np.ndarray, np.ndarray, jax.Arr
   return gx, gy, jnp.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
-def _gd_study(save: common.FigureSaver, num_steps: int,
-              grid_size: int) -> tuple[list[dict], list[str]]:
+def _gd_study(
+  save: common.FigureSaver, num_steps: int, grid_size: int
+) -> tuple[list[dict], list[str]]:
   plt = save.plt
   rot = _rotation(30.0)
   a = jnp.asarray(rot @ np.diag([1.0, 10.0]) @ rot.T)
@@ -70,18 +71,28 @@ def _gd_study(save: common.FigureSaver, num_steps: int,
   eta_opt = float(analysis.optimal_learning_rate(a))
   kappa = float(analysis.condition_number(a))
   x0 = jnp.array([-3.0, 2.5])
-  runs = [("0.5 · 2/λmax", 0.5 * eta_max), ("optimal", eta_opt),
-          ("0.98 · 2/λmax", 0.98 * eta_max), ("1.02 · 2/λmax", 1.02 * eta_max)]
+  runs = [
+    ("0.5 · 2/λmax", 0.5 * eta_max),
+    ("optimal", eta_opt),
+    ("0.98 · 2/λmax", 0.98 * eta_max),
+    ("1.02 · 2/λmax", 1.02 * eta_max),
+  ]
   rows, trajs = [], []
   for name, eta in runs:
     traj = np.asarray(analysis.gradient_descent(f, x0, eta, num_steps))
     dist = np.linalg.norm(traj, axis=1)  # The minimizer is the origin.
-    tail = dist[num_steps // 2:]
+    tail = dist[num_steps // 2 :]
     measured = float(np.exp(np.mean(np.diff(np.log(tail))))) if np.all(tail > 0) else 0.0
-    rows.append({"run": name, "learning_rate": eta,
-                 "predicted_factor": float(analysis.contraction_factor(a, eta)),
-                 "measured_factor": measured, "final_distance": float(dist[-1]),
-                 "converged": bool(measured < 1.0 and dist[-1] < dist[0])})
+    rows.append(
+      {
+        "run": name,
+        "learning_rate": eta,
+        "predicted_factor": float(analysis.contraction_factor(a, eta)),
+        "measured_factor": measured,
+        "final_distance": float(dist[-1]),
+        "converged": bool(measured < 1.0 and dist[-1] < dist[0]),
+      }
+    )
     trajs.append(traj)
 
   gx, gy, pts = _grid(-4.0, 4.0, grid_size)
@@ -92,11 +103,16 @@ def _gd_study(save: common.FigureSaver, num_steps: int,
     shown = traj[np.all(np.abs(traj) < 4.0, axis=1)]
     ax.plot(shown[:, 0], shown[:, 1], "r.-", markersize=3, linewidth=0.8)
     ax.plot(*x0, "ks")
-    ax.set_title(f"η = {name} = {eta:.3f}\nfactor {row['measured_factor']:.3f} "
-                 f"({'converges' if row['converged'] else 'diverges'})", fontsize=9)
+    ax.set_title(
+      f"η = {name} = {eta:.3f}\nfactor {row['measured_factor']:.3f} "
+      f"({'converges' if row['converged'] else 'diverges'})",
+      fontsize=9,
+    )
     ax.set_aspect("equal")
-  fig.suptitle(f"GD on ½xᵀAx, λ = 1, 10 (κ = {kappa:.0f}); 2/λmax = {eta_max:.3f}, "
-               f"(κ−1)/(κ+1) = {(kappa - 1) / (kappa + 1):.3f}")
+  fig.suptitle(
+    f"GD on ½xᵀAx, λ = 1, 10 (κ = {kappa:.0f}); 2/λmax = {eta_max:.3f}, "
+    f"(κ−1)/(κ+1) = {(kappa - 1) / (kappa + 1):.3f}"
+  )
   paths = [save(fig, "gd_quadratic.png")]
 
   lam, vecs = analysis.eig(a)
@@ -118,15 +134,24 @@ def _taylor_study(save: common.FigureSaver, grid_size: int) -> tuple[dict[int, f
   models = {k: analysis.taylor_approx(_taylor_target, x0, k) for k in (1, 2)}
   direction = jnp.array([0.6, -0.8])
   scales = np.geomspace(1e-3, 0.3, 12)
-  errors = {k: np.array([abs(float(models[k](x0 + t * direction)
-                                   - _taylor_target(x0 + t * direction))) for t in scales])
-            for k in (1, 2)}
+  errors = {
+    k: np.array(
+      [
+        abs(float(models[k](x0 + t * direction) - _taylor_target(x0 + t * direction)))
+        for t in scales
+      ]
+    )
+    for k in (1, 2)
+  }
   slopes = {k: float(np.polyfit(np.log(scales), np.log(errors[k]), 1)[0]) for k in (1, 2)}
 
   gx, gy, pts = _grid(-1.0, 1.6, grid_size // 2)
   fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
-  for ax, (title, fn) in zip(axes[:3], [("f", _taylor_target), ("first order", models[1]),
-                                         ("second order", models[2])], strict=True):
+  for ax, (title, fn) in zip(
+    axes[:3],
+    [("f", _taylor_target), ("first order", models[1]), ("second order", models[2])],
+    strict=True,
+  ):
     z = np.asarray(jax.vmap(fn)(pts)).reshape(gx.shape)
     cs = ax.contourf(gx, gy, z, levels=20, cmap="viridis")
     fig.colorbar(cs, ax=ax)
@@ -157,9 +182,15 @@ def _stationary_study(save: common.FigureSaver, grid_size: int) -> tuple[list[di
       lam = np.linalg.eigvalsh(np.asarray(analysis.hessian(f, jnp.asarray(p))))
       value = float(f(np.asarray(p)))  # The test functions also work on NumPy arrays.
       p = np.round(p, 6) + 0.0
-      rows.append({"function": name, "point": tuple(float(c) for c in p),
-                   "value": value, "eigenvalues": tuple(float(v) for v in lam),
-                   "type": kind})
+      rows.append(
+        {
+          "function": name,
+          "point": tuple(float(c) for c in p),
+          "value": value,
+          "eigenvalues": tuple(float(v) for v in lam),
+          "type": kind,
+        }
+      )
       ax.plot(p[0], p[1], markers[kind], markersize=9)
       ax.annotate(kind, p, textcoords="offset points", xytext=(6, 6))
     ax.set_title(name)
@@ -188,8 +219,12 @@ def run(workdir: str, *, num_steps: int = 60, grid_size: int = 200) -> dict[str,
     gd_rows, plots = _gd_study(save, num_steps, grid_size)
     slopes, taylor_plot = _taylor_study(save, grid_size)
     stationary, stationary_plot = _stationary_study(save, grid_size)
-  return {"gd": gd_rows, "taylor_slopes": slopes, "stationary": stationary,
-          "plots": plots + [taylor_plot, stationary_plot]}
+  return {
+    "gd": gd_rows,
+    "taylor_slopes": slopes,
+    "stationary": stationary,
+    "plots": plots + [taylor_plot, stationary_plot],
+  }
 
 
 def main(argv):
@@ -199,10 +234,14 @@ def main(argv):
   out = run(FLAGS.workdir, num_steps=FLAGS.num_steps, grid_size=FLAGS.grid_size)
   print(f"{'run':>15} {'eta':>8} {'predicted':>10} {'measured':>10} {'final dist':>11} converged")
   for r in out["gd"]:
-    print(f"{r['run']:>15} {r['learning_rate']:8.4f} {r['predicted_factor']:10.4f} "
-          f"{r['measured_factor']:10.4f} {r['final_distance']:11.3e} {r['converged']}")
-  print(f"\nTaylor error slopes: order 1 -> {out['taylor_slopes'][1]:.3f} (expect 2), "
-        f"order 2 -> {out['taylor_slopes'][2]:.3f} (expect 3)\n")
+    print(
+      f"{r['run']:>15} {r['learning_rate']:8.4f} {r['predicted_factor']:10.4f} "
+      f"{r['measured_factor']:10.4f} {r['final_distance']:11.3e} {r['converged']}"
+    )
+  print(
+    f"\nTaylor error slopes: order 1 -> {out['taylor_slopes'][1]:.3f} (expect 2), "
+    f"order 2 -> {out['taylor_slopes'][2]:.3f} (expect 3)\n"
+  )
   print(f"{'function':>28} {'point':>18} {'f':>8} {'eigenvalues':>22} type")
   for r in out["stationary"]:
     pt = "(" + ", ".join(f"{c:.3f}" for c in r["point"]) + ")"

@@ -12,8 +12,9 @@ def pyplot() -> Any:
   try:
     import matplotlib
   except ImportError as err:
-    raise ImportError("The experiments draw their figures with matplotlib: "
-                      "pip install -e '.[plots]'") from err
+    raise ImportError(
+      "The experiments draw their figures with matplotlib: pip install -e '.[plots]'"
+    ) from err
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
@@ -46,8 +47,9 @@ class FigureSaver:
     return path
 
 
-def write_json(workdir: str, results: Any, name: str = "results.json",
-               indent: int | None = 2) -> str:
+def write_json(
+  workdir: str, results: Any, name: str = "results.json", indent: int | None = 2
+) -> str:
   """Writes ``results`` as JSON into ``workdir``; returns the path."""
   path = os.path.join(workdir, name)
   with open(path, "w") as f:

@@ -51,13 +51,14 @@ def define_flags() -> None:
   flags.DEFINE_float("learning_rate", 3e-2, "Step size when learning the kernel.")
   flags.DEFINE_integer("seed", 0, "Seed of the initial kernel.")
 
+
 EDGE_KERNEL = np.array([[1.0, -1.0]], np.float32)
 # The course's output-size examples: (input, kernel, padding, stride) per dimension (h, w).
 SIZE_EXAMPLES = (
-    ("3x3, padding 1", (8, 8), (3, 3), (1, 1), (1, 1)),
-    ("5x3, padding (2, 1)", (8, 8), (5, 3), (2, 1), (1, 1)),
-    ("3x3, padding 1, stride 2", (8, 8), (3, 3), (1, 1), (2, 2)),
-    ("3x5, padding (0, 1), stride (3, 4)", (8, 8), (3, 5), (0, 1), (3, 4)),
+  ("3x3, padding 1", (8, 8), (3, 3), (1, 1), (1, 1)),
+  ("5x3, padding (2, 1)", (8, 8), (5, 3), (2, 1), (1, 1)),
+  ("3x3, padding 1, stride 2", (8, 8), (3, 3), (1, 1), (2, 2)),
+  ("3x5, padding (0, 1), stride (3, 4)", (8, 8), (3, 5), (0, 1), (3, 4)),
 )
 
 
@@ -72,13 +73,22 @@ def edge_detection() -> dict[str, Any]:
   x = edge_image()
   y = np.asarray(ops.corr2d(x, EDGE_KERNEL))
   y_t = np.asarray(ops.corr2d(x.T, EDGE_KERNEL))
-  want = jax.lax.conv_general_dilated(x[None, :, :, None], EDGE_KERNEL[:, :, None, None],
-                                      (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
-  return {"x": x, "y": y, "y_transposed": y_t,
-          "black_to_white_columns": np.flatnonzero(y[0] < 0).tolist(),
-          "white_to_black_columns": np.flatnonzero(y[0] > 0).tolist(),
-          "transposed_max_abs": float(np.abs(y_t).max()),
-          "max_abs_diff_vs_lax": float(np.abs(y - np.asarray(want)[0, :, :, 0]).max())}
+  want = jax.lax.conv_general_dilated(
+    x[None, :, :, None],
+    EDGE_KERNEL[:, :, None, None],
+    (1, 1),
+    "VALID",
+    dimension_numbers=("NHWC", "HWIO", "NHWC"),
+  )
+  return {
+    "x": x,
+    "y": y,
+    "y_transposed": y_t,
+    "black_to_white_columns": np.flatnonzero(y[0] < 0).tolist(),
+    "white_to_black_columns": np.flatnonzero(y[0] > 0).tolist(),
+    "transposed_max_abs": float(np.abs(y_t).max()),
+    "max_abs_diff_vs_lax": float(np.abs(y - np.asarray(want)[0, :, :, 0]).max()),
+  }
 
 
 def learn_kernel(epochs: int, learning_rate: float, seed: int) -> dict[str, Any]:
@@ -101,10 +111,13 @@ def learn_kernel(epochs: int, learning_rate: float, seed: int) -> dict[str, Any]
   bound = 1 / np.sqrt(2)
   kernel0 = jax.random.uniform(jax.random.key(seed), (1, 2, 1, 1), minval=-bound, maxval=bound)
   kernel, losses = descend(kernel0)
-  return {"initial_kernel": np.asarray(kernel0).reshape(2).tolist(),
-          "learned_kernel": np.asarray(kernel).reshape(2).tolist(),
-          "losses": np.asarray(losses).tolist(), "final_loss": float(loss(kernel)),
-          "kernel_error": float(np.abs(np.asarray(kernel).reshape(2) - EDGE_KERNEL[0]).max())}
+  return {
+    "initial_kernel": np.asarray(kernel0).reshape(2).tolist(),
+    "learned_kernel": np.asarray(kernel).reshape(2).tolist(),
+    "losses": np.asarray(losses).tolist(),
+    "final_loss": float(loss(kernel)),
+    "kernel_error": float(np.abs(np.asarray(kernel).reshape(2) - EDGE_KERNEL[0]).max()),
+  }
 
 
 def output_sizes() -> list[dict[str, Any]]:
@@ -114,10 +127,18 @@ def output_sizes() -> list[dict[str, Any]]:
     x = jnp.ones((1, *n, 1))
     scratch = ops.conv2d(x, jnp.ones((*k, 1, 1)), stride=s, padding=p).shape[1:3]
     flax_conv = nn.Conv(1, k, strides=s, padding=p)
-    flax_shape = jax.eval_shape(lambda x, c=flax_conv: c.init_with_output(
-        jax.random.key(0), x)[0], x).shape[1:3]
-    rows.append({"example": name, "input": n, "formula": formula, "conv2d": tuple(scratch),
-                 "flax": tuple(flax_shape)})
+    flax_shape = jax.eval_shape(
+      lambda x, c=flax_conv: c.init_with_output(jax.random.key(0), x)[0], x
+    ).shape[1:3]
+    rows.append(
+      {
+        "example": name,
+        "input": n,
+        "formula": formula,
+        "conv2d": tuple(scratch),
+        "flax": tuple(flax_shape),
+      }
+    )
   return rows
 
 
@@ -125,9 +146,13 @@ def parameter_counts() -> dict[str, Any]:
   conv = nn.Conv(3, (3, 3))
   params = conv.init(jax.random.key(0), jnp.ones((1, 5, 5, 2)))["params"]
   lenet = ops.summary(LeNetClassic(), (1, 28, 28, 1))
-  return {"conv_2_to_3_3x3": ops.count_params(params), "conv_formula": 2 * 3 * 9 + 3,
-          "lenet_total": lenet.total_params, "lenet_summary": str(lenet),
-          "lenet_layers": [list(r) for r in lenet.layers]}
+  return {
+    "conv_2_to_3_3x3": ops.count_params(params),
+    "conv_formula": 2 * 3 * 9 + 3,
+    "lenet_total": lenet.total_params,
+    "lenet_summary": str(lenet),
+    "lenet_layers": [list(r) for r in lenet.layers],
+  }
 
 
 def channels_and_pooling() -> dict[str, Any]:
@@ -142,25 +167,38 @@ def channels_and_pooling() -> dict[str, Any]:
   grid2 = jnp.concatenate([grid, grid + 1], -1)
   window = jnp.arange(9.0).reshape(1, 3, 3, 1)
   diff_vs_lax = max(
-      float(jnp.abs(ops.pool2d(grid2, 3, 2, 1, mode) - ref).max()) for mode, ref in (
-          ("max", jax.lax.reduce_window(grid2, -jnp.inf, jax.lax.max, (1, 3, 3, 1),
-                                        (1, 2, 2, 1), ((0, 0), (1, 1), (1, 1), (0, 0)))),
-          ("avg", jax.lax.reduce_window(grid2, 0.0, jax.lax.add, (1, 3, 3, 1), (1, 2, 2, 1),
-                                        ((0, 0), (1, 1), (1, 1), (0, 0))) / 9)))
+    float(jnp.abs(ops.pool2d(grid2, 3, 2, 1, mode) - ref).max())
+    for mode, ref in (
+      (
+        "max",
+        jax.lax.reduce_window(
+          grid2, -jnp.inf, jax.lax.max, (1, 3, 3, 1), (1, 2, 2, 1), ((0, 0), (1, 1), (1, 1), (0, 0))
+        ),
+      ),
+      (
+        "avg",
+        jax.lax.reduce_window(
+          grid2, 0.0, jax.lax.add, (1, 3, 3, 1), (1, 2, 2, 1), ((0, 0), (1, 1), (1, 1), (0, 0))
+        )
+        / 9,
+      ),
+    )
+  )
   return {
-      "multi_in": np.asarray(ops.corr2d_multi_in(x2, k2)).tolist(),
-      "multi_in_out_shape": list(ops.corr2d_multi_in_out(x2, k3).shape),
-      "conv1x1_vs_matmul_max_abs_diff": float(jnp.abs(ops.conv1x1(x, w) - x @ w).max()),
-      "max_pool_2x2_stride1": np.asarray(ops.pool2d(square, 2, 1, mode="max")).tolist(),
-      "avg_pool_2x2_stride1": np.asarray(ops.pool2d(square, 2, 1, mode="avg")).tolist(),
-      "max_pool_3x3_default_stride": np.asarray(ops.max_pool2d(grid, 3))[0, ..., 0].tolist(),
-      "max_pool_3x3_pad1_stride2": np.asarray(ops.max_pool2d(grid, 3, 2, 1))[0, ..., 0].tolist(),
-      "max_pool_two_channels": np.asarray(ops.max_pool2d(grid2, 3, 2, 1))[0].tolist(),
-      "pool_max_abs_diff_vs_reduce_window": diff_vs_lax,
-      "pool_input": np.asarray(grid)[0, ..., 0],
-      "pool_outputs": {m: np.asarray(ops.pool2d(grid, 2, 2, mode=m))[0, ..., 0]
-                       for m in ops.POOL_MODES},
-      "window_example": np.asarray(window)[0, ..., 0].tolist(),
+    "multi_in": np.asarray(ops.corr2d_multi_in(x2, k2)).tolist(),
+    "multi_in_out_shape": list(ops.corr2d_multi_in_out(x2, k3).shape),
+    "conv1x1_vs_matmul_max_abs_diff": float(jnp.abs(ops.conv1x1(x, w) - x @ w).max()),
+    "max_pool_2x2_stride1": np.asarray(ops.pool2d(square, 2, 1, mode="max")).tolist(),
+    "avg_pool_2x2_stride1": np.asarray(ops.pool2d(square, 2, 1, mode="avg")).tolist(),
+    "max_pool_3x3_default_stride": np.asarray(ops.max_pool2d(grid, 3))[0, ..., 0].tolist(),
+    "max_pool_3x3_pad1_stride2": np.asarray(ops.max_pool2d(grid, 3, 2, 1))[0, ..., 0].tolist(),
+    "max_pool_two_channels": np.asarray(ops.max_pool2d(grid2, 3, 2, 1))[0].tolist(),
+    "pool_max_abs_diff_vs_reduce_window": diff_vs_lax,
+    "pool_input": np.asarray(grid)[0, ..., 0],
+    "pool_outputs": {
+      m: np.asarray(ops.pool2d(grid, 2, 2, mode=m))[0, ..., 0] for m in ops.POOL_MODES
+    },
+    "window_example": np.asarray(window)[0, ..., 0].tolist(),
   }
 
 
@@ -168,8 +206,11 @@ def _plots(workdir: str, edges: dict, learned: dict, pooling: dict) -> list[str]
   save = common.FigureSaver(workdir, common.pyplot())
   plt = save.plt
   fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained")
-  panels = [("X (6x8)", edges["x"]), ("corr2d(X, [1, -1])", edges["y"]),
-            ("corr2d(X.T, [1, -1])", edges["y_transposed"])]
+  panels = [
+    ("X (6x8)", edges["x"]),
+    ("corr2d(X, [1, -1])", edges["y"]),
+    ("corr2d(X.T, [1, -1])", edges["y_transposed"]),
+  ]
   for ax, (title, image) in zip(axes, panels, strict=True):
     im = ax.imshow(image, cmap="coolwarm", vmin=-1, vmax=1)
     ax.set_title(title)
@@ -210,16 +251,22 @@ def _jsonable(value: Any) -> Any:
   return value
 
 
-def run(workdir: str, *, epochs: int = 10, learning_rate: float = 3e-2,
-        seed: int = 0) -> dict[str, Any]:
+def run(
+  workdir: str, *, epochs: int = 10, learning_rate: float = 3e-2, seed: int = 0
+) -> dict[str, Any]:
   """Runs every example, writes the PNGs and ``results.json``, and returns the numbers."""
   if epochs <= 0 or learning_rate <= 0:
-    raise ValueError(f"epochs and learning_rate must be positive, got {epochs} and "
-                     f"{learning_rate}.")
+    raise ValueError(
+      f"epochs and learning_rate must be positive, got {epochs} and {learning_rate}."
+    )
   os.makedirs(workdir, exist_ok=True)
-  results = {"edges": edge_detection(), "learned": learn_kernel(epochs, learning_rate, seed),
-             "sizes": output_sizes(), "params": parameter_counts(),
-             "pooling": channels_and_pooling()}
+  results = {
+    "edges": edge_detection(),
+    "learned": learn_kernel(epochs, learning_rate, seed),
+    "sizes": output_sizes(),
+    "params": parameter_counts(),
+    "pooling": channels_and_pooling(),
+  }
   results["plots"] = _plots(workdir, results["edges"], results["learned"], results["pooling"])
   common.write_json(workdir, _jsonable(results), indent=1)
   return results
@@ -228,29 +275,31 @@ def run(workdir: str, *, epochs: int = 10, learning_rate: float = 3e-2,
 def format_table(results: dict[str, Any]) -> str:
   e, k, p, c = results["edges"], results["learned"], results["params"], results["pooling"]
   lines = [
-      "Edge detection with K = [1, -1] on the 6x8 image",
-      f"  white->black at columns {e['white_to_black_columns']} (+1), black->white at "
-      f"{e['black_to_white_columns']} (-1); on X.T max |Y| = {e['transposed_max_abs']:g}; "
-      f"max |diff| vs lax = {e['max_abs_diff_vs_lax']:g}",
-      "Learning the kernel back by gradient descent",
-      f"  {'epoch':>5} | {'loss':>10}",
-      *[f"  {i + 1:>5} | {v:>10.4f}" for i, v in enumerate(k["losses"]) if i % 2 == 1],
-      f"  learned K = [{k['learned_kernel'][0]:.4f}, {k['learned_kernel'][1]:.4f}] "
-      f"(max error {k['kernel_error']:.4f}); final loss {k['final_loss']:.5f}",
-      "Output sizes floor((n + 2p - k + s) / s)",
-      f"  {'example':<36} | {'formula':>8} | {'conv2d':>8} | {'flax':>8}",
-      *[f"  {r['example']:<36} | {str(r['formula']):>8} | {str(r['conv2d']):>8} | "
-        f"{str(r['flax']):>8}" for r in results["sizes"]],
-      f"Parameters: conv 2->3 channels 3x3 = {p['conv_2_to_3_3x3']} (2*3*9 + 3 = "
-      f"{p['conv_formula']}); LeNet-5 = {p['lenet_total']:,}",
-      p["lenet_summary"],
-      f"Two-channel example: {c['multi_in']}; 1x1 conv vs matmul max |diff| = "
-      f"{c['conv1x1_vs_matmul_max_abs_diff']:g}",
-      f"Pooling 3x3 (stride 1, 2x2): max {c['max_pool_2x2_stride1']}, avg "
-      f"{c['avg_pool_2x2_stride1']}",
-      f"Pooling 4x4: 3x3 window (stride 3) {c['max_pool_3x3_default_stride']}; padding 1, "
-      f"stride 2 {c['max_pool_3x3_pad1_stride2']}; max |diff| vs reduce_window "
-      f"{c['pool_max_abs_diff_vs_reduce_window']:g}",
+    "Edge detection with K = [1, -1] on the 6x8 image",
+    f"  white->black at columns {e['white_to_black_columns']} (+1), black->white at "
+    f"{e['black_to_white_columns']} (-1); on X.T max |Y| = {e['transposed_max_abs']:g}; "
+    f"max |diff| vs lax = {e['max_abs_diff_vs_lax']:g}",
+    "Learning the kernel back by gradient descent",
+    f"  {'epoch':>5} | {'loss':>10}",
+    *[f"  {i + 1:>5} | {v:>10.4f}" for i, v in enumerate(k["losses"]) if i % 2 == 1],
+    f"  learned K = [{k['learned_kernel'][0]:.4f}, {k['learned_kernel'][1]:.4f}] "
+    f"(max error {k['kernel_error']:.4f}); final loss {k['final_loss']:.5f}",
+    "Output sizes floor((n + 2p - k + s) / s)",
+    f"  {'example':<36} | {'formula':>8} | {'conv2d':>8} | {'flax':>8}",
+    *[
+      f"  {r['example']:<36} | {str(r['formula']):>8} | {str(r['conv2d']):>8} | {str(r['flax']):>8}"
+      for r in results["sizes"]
+    ],
+    f"Parameters: conv 2->3 channels 3x3 = {p['conv_2_to_3_3x3']} (2*3*9 + 3 = "
+    f"{p['conv_formula']}); LeNet-5 = {p['lenet_total']:,}",
+    p["lenet_summary"],
+    f"Two-channel example: {c['multi_in']}; 1x1 conv vs matmul max |diff| = "
+    f"{c['conv1x1_vs_matmul_max_abs_diff']:g}",
+    f"Pooling 3x3 (stride 1, 2x2): max {c['max_pool_2x2_stride1']}, avg "
+    f"{c['avg_pool_2x2_stride1']}",
+    f"Pooling 4x4: 3x3 window (stride 3) {c['max_pool_3x3_default_stride']}; padding 1, "
+    f"stride 2 {c['max_pool_3x3_pad1_stride2']}; max |diff| vs reduce_window "
+    f"{c['pool_max_abs_diff_vs_reduce_window']:g}",
   ]
   return "\n".join(lines)
 
@@ -258,8 +307,9 @@ def format_table(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(FLAGS.workdir, epochs=FLAGS.epochs, learning_rate=FLAGS.learning_rate,
-                seed=FLAGS.seed)
+  results = run(
+    FLAGS.workdir, epochs=FLAGS.epochs, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed
+  )
   print(format_table(results))
   print(f"\nPlots and results.json in {FLAGS.workdir}")
 

@@ -62,23 +62,35 @@ def _key(seed: int, *fold: int) -> jax.Array:
 
 def _make_loss(model, loss: str, num_classes: int):
   if loss == "squared":
+
     def loss_fn(params, batch):
       out = model.apply({"params": params}, batch["x"])
       return losses.squared_loss(out, losses.one_hot(batch["y"], num_classes))
   elif loss == "cross_entropy":
+
     def loss_fn(params, batch):
-      return losses.softmax_cross_entropy(model.apply({"params": params}, batch["x"]),
-                                          batch["y"])
+      return losses.softmax_cross_entropy(model.apply({"params": params}, batch["x"]), batch["y"])
   else:
     raise ValueError(f"Unknown loss {loss!r}; valid: 'squared', 'cross_entropy'.")
   return loss_fn
 
 
-def run(workdir: str, *, dataset: str = "digits", num_examples: int = 500,
-        hidden: Sequence[int] = (64, 64), activation: str = "tanh", loss: str = "squared",
-        learning_rates: Sequence[float] = (0.25, 0.5, 0.75), num_steps: int = 8000,
-        eval_every: int = 100, lanczos_iters: int = 20, slq_probes: int = 4,
-        slq_iters: int = 60, seed: int = 0) -> dict[str, Any]:
+def run(
+  workdir: str,
+  *,
+  dataset: str = "digits",
+  num_examples: int = 500,
+  hidden: Sequence[int] = (64, 64),
+  activation: str = "tanh",
+  loss: str = "squared",
+  learning_rates: Sequence[float] = (0.25, 0.5, 0.75),
+  num_steps: int = 8000,
+  eval_every: int = 100,
+  lanczos_iters: int = 20,
+  slq_probes: int = 4,
+  slq_iters: int = 60,
+  seed: int = 0,
+) -> dict[str, Any]:
   """Trains one network per learning rate with full-batch GD, tracking sharpness vs 2/η.
 
   Args:
@@ -102,8 +114,10 @@ def run(workdir: str, *, dataset: str = "digits", num_examples: int = 500,
     "plots": [...]}``.
   """
   if num_examples <= 0 or num_steps <= 0 or eval_every <= 0 or num_steps % eval_every:
-    raise ValueError(f"need positive num_examples, num_steps, eval_every with num_steps a "
-                     f"multiple of eval_every; got {num_examples}, {num_steps}, {eval_every}.")
+    raise ValueError(
+      f"need positive num_examples, num_steps, eval_every with num_steps a "
+      f"multiple of eval_every; got {num_examples}, {num_steps}, {eval_every}."
+    )
   if not learning_rates or any(not lr > 0 for lr in learning_rates):
     raise ValueError(f"learning_rates must be positive, got {learning_rates}.")
   plt = common.pyplot()
@@ -126,13 +140,21 @@ def run(workdir: str, *, dataset: str = "digits", num_examples: int = 500,
     def body(_, p):
       g = jax.grad(loss_fn)(p, batch)
       return jax.tree_util.tree_map(lambda w, d: w - lr * d, p, g)
+
     params = jax.lax.fori_loop(0, num_steps, body, params)
     logits = model.apply({"params": params}, batch["x"])
     return params, loss_fn(params, batch), losses.accuracy(logits, batch["y"])
 
   def sharpness(params, step):
-    top = analysis.top_eigenvalues(loss_fn, params, 1, _key(seed, step), data=batch,
-                                   num_iters=min(lanczos_iters, num_params), tol=0.05)
+    top = analysis.top_eigenvalues(
+      loss_fn,
+      params,
+      1,
+      _key(seed, step),
+      data=batch,
+      num_iters=min(lanczos_iters, num_params),
+      tol=0.05,
+    )
     return float(top.eigenvalues[0]), float(top.residuals[0])
 
   history, runs, final_params = {}, [], {}
@@ -157,14 +179,22 @@ def run(workdir: str, *, dataset: str = "digits", num_examples: int = 500,
       residuals.append(r)
     final_params[lr] = params
     sharp_arr = np.array(sharp)
-    late = sharp_arr[-max(1, len(sharp_arr) // 4):]
+    late = sharp_arr[-max(1, len(sharp_arr) // 4) :]
     history[lr] = {"step": steps, "sharpness": sharp, "loss": loss_curve}
-    runs.append({"learning_rate": lr, "two_over_lr": 2.0 / lr, "initial_sharpness": sharp[0],
-                 "max_sharpness": float(sharp_arr.max()),
-                 "final_sharpness": float(np.median(late)),
-                 "final_ratio": float(np.median(late) * lr / 2.0),
-                 "final_loss": loss_curve[-1], "train_accuracy": acc, "diverged": diverged,
-                 "max_residual": float(np.max(residuals))})
+    runs.append(
+      {
+        "learning_rate": lr,
+        "two_over_lr": 2.0 / lr,
+        "initial_sharpness": sharp[0],
+        "max_sharpness": float(sharp_arr.max()),
+        "final_sharpness": float(np.median(late)),
+        "final_ratio": float(np.median(late) * lr / 2.0),
+        "final_loss": loss_curve[-1],
+        "train_accuracy": acc,
+        "diverged": diverged,
+        "max_residual": float(np.max(residuals)),
+      }
+    )
 
   fig, (ax_s, ax_l) = plt.subplots(1, 2, figsize=(13, 4.5))
   for i, lr in enumerate(learning_rates):
@@ -180,37 +210,63 @@ def run(workdir: str, *, dataset: str = "digits", num_examples: int = 500,
   ax_l.set_ylabel("training loss")
   ax_l.set_title(f"full-batch GD, {n} {dataset} examples, {num_params} params")
   ax_l.legend()
-  plots = [common.FigureSaver(workdir, plt, dpi=90)(fig, "sharpness.png"),
-           os.path.join(workdir, "spectrum.png")]
+  plots = [
+    common.FigureSaver(workdir, plt, dpi=90)(fig, "sharpness.png"),
+    os.path.join(workdir, "spectrum.png"),
+  ]
 
   mid = learning_rates[len(learning_rates) // 2]
-  density = analysis.spectral_density(loss_fn, final_params[mid], _key(seed, 1_000_002),
-                                      num_probes=slq_probes,
-                                      num_iters=min(slq_iters, num_params), data=batch)
+  density = analysis.spectral_density(
+    loss_fn,
+    final_params[mid],
+    _key(seed, 1_000_002),
+    num_probes=slq_probes,
+    num_iters=min(slq_iters, num_params),
+    data=batch,
+  )
   analysis.plot_spectral_density(
-      density, plots[1], title=f"Hessian spectrum after GD with η = {mid:g} (SLQ)")
+    density, plots[1], title=f"Hessian spectrum after GD with η = {mid:g} (SLQ)"
+  )
   # SLQ's mean is an unbiased estimate of tr(H)/n: each probe's Σ_j w_j θ_j equals vᵀHv.
   trace = float(jnp.mean(jnp.sum(density.nodes * density.weights, axis=1))) * num_params
-  return {"runs": runs, "history": history, "num_params": num_params, "final_trace": trace,
-          "seconds": time.time() - start, "plots": plots}
+  return {
+    "runs": runs,
+    "history": history,
+    "num_params": num_params,
+    "final_trace": trace,
+    "seconds": time.time() - start,
+    "plots": plots,
+  }
 
 
 def main(argv):
   del argv
   if not FLAGS.workdir:
     raise app.UsageError("--workdir is required.")
-  out = run(FLAGS.workdir, dataset=FLAGS.dataset, num_examples=FLAGS.num_examples,
-            hidden=tuple(int(h) for h in FLAGS.hidden), activation=FLAGS.activation,
-            loss=FLAGS.loss, learning_rates=tuple(float(v) for v in FLAGS.learning_rates),
-            num_steps=FLAGS.num_steps, eval_every=FLAGS.eval_every,
-            lanczos_iters=FLAGS.lanczos_iters, seed=FLAGS.seed)
+  out = run(
+    FLAGS.workdir,
+    dataset=FLAGS.dataset,
+    num_examples=FLAGS.num_examples,
+    hidden=tuple(int(h) for h in FLAGS.hidden),
+    activation=FLAGS.activation,
+    loss=FLAGS.loss,
+    learning_rates=tuple(float(v) for v in FLAGS.learning_rates),
+    num_steps=FLAGS.num_steps,
+    eval_every=FLAGS.eval_every,
+    lanczos_iters=FLAGS.lanczos_iters,
+    seed=FLAGS.seed,
+  )
   print(f"{out['num_params']} parameters; {out['seconds']:.1f} s")
-  print(f"{'eta':>6} {'2/eta':>7} {'initial':>8} {'max':>8} {'final':>8} {'final·η/2':>10} "
-        f"{'loss':>9} {'acc':>6} diverged")
+  print(
+    f"{'eta':>6} {'2/eta':>7} {'initial':>8} {'max':>8} {'final':>8} {'final·η/2':>10} "
+    f"{'loss':>9} {'acc':>6} diverged"
+  )
   for r in out["runs"]:
-    print(f"{r['learning_rate']:6.3g} {r['two_over_lr']:7.3f} {r['initial_sharpness']:8.3f} "
-          f"{r['max_sharpness']:8.3f} {r['final_sharpness']:8.3f} {r['final_ratio']:10.3f} "
-          f"{r['final_loss']:9.2e} {r['train_accuracy']:6.3f} {r['diverged']}")
+    print(
+      f"{r['learning_rate']:6.3g} {r['two_over_lr']:7.3f} {r['initial_sharpness']:8.3f} "
+      f"{r['max_sharpness']:8.3f} {r['final_sharpness']:8.3f} {r['final_ratio']:10.3f} "
+      f"{r['final_loss']:9.2e} {r['train_accuracy']:6.3f} {r['diverged']}"
+    )
   print(f"\nHessian trace after the middle run (SLQ mean x #params): {out['final_trace']:.2f}")
   print("Plots:", *out["plots"], sep="\n  ")
 

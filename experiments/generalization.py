@@ -75,8 +75,15 @@ def _degree_masks(num_features: Sequence[int], total: int) -> jax.Array:
   return jnp.stack([(jnp.arange(total) < k).astype(jnp.float32) for k in num_features])
 
 
-def polynomial_sgd(train: dict, test: dict, masks: jax.Array, n_train: jax.Array,
-                   order: np.ndarray, *, lr: float = 0.01) -> dict[str, np.ndarray]:
+def polynomial_sgd(
+  train: dict,
+  test: dict,
+  masks: jax.Array,
+  n_train: jax.Array,
+  order: np.ndarray,
+  *,
+  lr: float = 0.01,
+) -> dict[str, np.ndarray]:
   """Trains one linear model per (feature mask, training-set size) pair with minibatch SGD.
 
   Model ``ŷ = x (w ⊙ mask)`` (feature 0 is the constant 1, so no separate bias), zero
@@ -107,8 +114,9 @@ def polynomial_sgd(train: dict, test: dict, masks: jax.Array, n_train: jax.Array
     in_train = (jnp.arange(n_all) < n)[:, None]
 
     def epoch(w, idx):
-      w, _ = jax.lax.scan(lambda w, i: (w - lr * jax.grad(loss)(w, xtr[i], ytr[i]), None),
-                          w, idx % n)
+      w, _ = jax.lax.scan(
+        lambda w, i: (w - lr * jax.grad(loss)(w, xtr[i], ytr[i]), None), w, idx % n
+      )
       train_loss = jnp.sum(jnp.where(in_train, 0.5 * (predict(w, xtr) - ytr) ** 2, 0.0)) / n
       return w, (train_loss, loss(w, xte, yte))
 
@@ -119,8 +127,9 @@ def polynomial_sgd(train: dict, test: dict, masks: jax.Array, n_train: jax.Array
   return {"w": np.asarray(w), "train": np.asarray(tr), "test": np.asarray(te)}
 
 
-def polynomial_least_squares(train: dict, test: dict, num_features: Sequence[int],
-                             n_train: int) -> dict[str, list[float]]:
+def polynomial_least_squares(
+  train: dict, test: dict, num_features: Sequence[int], n_train: int
+) -> dict[str, list[float]]:
   """Exact least-squares fits (float64) on the first k features: the fully trained models."""
   xtr, ytr = train["x"][:n_train].astype(np.float64), train["y"][:n_train].astype(np.float64)
   xte, yte = test["x"].astype(np.float64), test["y"].astype(np.float64)
@@ -138,8 +147,9 @@ def polynomial_least_squares(train: dict, test: dict, num_features: Sequence[int
 # 4. Weight decay on a high-dimensional linear regression.
 
 
-def high_dim_regression(n_train: int = 20, n_test: int = 100, num_inputs: int = 200,
-                        seed: int = 0) -> tuple[dict, dict]:
+def high_dim_regression(
+  n_train: int = 20, n_test: int = 100, num_inputs: int = 200, seed: int = 0
+) -> tuple[dict, dict]:
   """The course's overfitting set: y = 0.05 + Σᵢ 0.01 xᵢ + ε, x ~ N(0, I), ε ~ N(0, 0.01²)."""
   rng = np.random.default_rng(seed)
   out = []
@@ -150,8 +160,15 @@ def high_dim_regression(n_train: int = 20, n_test: int = 100, num_inputs: int = 
   return out[0], out[1]
 
 
-def weight_decay_sweep(train: dict, test: dict, lambdas: Sequence[float], key: jax.Array,
-                       order: np.ndarray, *, lr: float = 0.003) -> dict[str, Any]:
+def weight_decay_sweep(
+  train: dict,
+  test: dict,
+  lambdas: Sequence[float],
+  key: jax.Array,
+  order: np.ndarray,
+  *,
+  lr: float = 0.003,
+) -> dict[str, Any]:
   """Minibatch SGD on ``½(ŷ − y)²`` for every λ, with decay on the weights (not the bias).
 
   Two implementations run side by side from the same initial weights (w ~ N(0, 1), b = 0) and
@@ -179,8 +196,7 @@ def weight_decay_sweep(train: dict, test: dict, lambdas: Sequence[float], key: j
 
   def fit(lam, builtin: bool):
     if builtin:
-      tx = optax.chain(optax.add_decayed_weights(lam, mask={"w": True, "b": False}),
-                       optax.sgd(lr))
+      tx = optax.chain(optax.add_decayed_weights(lam, mask={"w": True, "b": False}), optax.sgd(lr))
       objective = data_loss
     else:
       tx = optax.sgd(lr)
@@ -201,11 +217,19 @@ def weight_decay_sweep(train: dict, test: dict, lambdas: Sequence[float], key: j
   lams = jnp.asarray(lambdas, jnp.float32)
   p_scratch, tr, te = jax.jit(jax.vmap(lambda lam: fit(lam, False)))(lams)
   p_optax, _, te_optax = jax.jit(jax.vmap(lambda lam: fit(lam, True)))(lams)
-  diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(
-      jax.tree_util.tree_leaves(p_scratch), jax.tree_util.tree_leaves(p_optax), strict=True))
-  return {"train": np.asarray(tr), "test": np.asarray(te), "test_optax": np.asarray(te_optax),
-          "w_norm": np.asarray(jnp.linalg.norm(p_scratch["w"][..., 0], axis=-1)),
-          "max_abs_diff": diff}
+  diff = max(
+    float(jnp.max(jnp.abs(a - b)))
+    for a, b in zip(
+      jax.tree_util.tree_leaves(p_scratch), jax.tree_util.tree_leaves(p_optax), strict=True
+    )
+  )
+  return {
+    "train": np.asarray(tr),
+    "test": np.asarray(te),
+    "test_optax": np.asarray(te_optax),
+    "w_norm": np.asarray(jnp.linalg.norm(p_scratch["w"][..., 0], axis=-1)),
+    "max_abs_diff": diff,
+  }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,12 +252,14 @@ def epoch_orders(n: int, batch_size: int, epochs: int, seed: int) -> np.ndarray:
   """
   rng = np.random.default_rng(seed)
   steps = n // batch_size
-  return np.stack([rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size)
-                   for _ in range(epochs)]).astype(np.int32)
+  return np.stack(
+    [rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size) for _ in range(epochs)]
+  ).astype(np.int32)
 
 
-def classifier_curves(model, train: dict, test: dict, order: np.ndarray, key: jax.Array, *,
-                      lr: float = 1e-3) -> np.ndarray:
+def classifier_curves(
+  model, train: dict, test: dict, order: np.ndarray, key: jax.Array, *, lr: float = 1e-3
+) -> np.ndarray:
   """Adam on softmax cross-entropy; after each epoch the full-set metrics in eval mode.
 
   Args:
@@ -258,8 +284,14 @@ def classifier_curves(model, train: dict, test: dict, order: np.ndarray, key: ja
 
   def metrics(p):
     ltr, lte = model.apply({"params": p}, xtr), model.apply({"params": p}, xte)
-    return jnp.stack([losses.softmax_cross_entropy(ltr, ytr), losses.accuracy(ltr, ytr),
-                      losses.softmax_cross_entropy(lte, yte), losses.accuracy(lte, yte)])
+    return jnp.stack(
+      [
+        losses.softmax_cross_entropy(ltr, ytr),
+        losses.accuracy(ltr, ytr),
+        losses.softmax_cross_entropy(lte, yte),
+        losses.accuracy(lte, yte),
+      ]
+    )
 
   def step(carry, idx):
     p, s, t = carry
@@ -283,13 +315,20 @@ def classifier_curves(model, train: dict, test: dict, order: np.ndarray, key: ja
 def dropout_models(width: int, rate: float, num_classes: int) -> dict[str, Any]:
   """The compared MLPs: two ReLU hidden layers of ``width``, LeCun-normal kernels in all."""
   return {
-      "no dropout": get_model("deep_mlp", depth=2, width=width, num_classes=num_classes,
-                              kernel_init="lecun_normal"),
-      f"dropout {rate:g} (scratch)": get_model(
-          "deep_mlp", depth=2, width=width, num_classes=num_classes, kernel_init="lecun_normal",
-          dropout_rate=rate),
-      f"dropout {rate:g} (flax)": get_model("mlp", hidden=(width, width),
-                                            num_classes=num_classes, dropout_rate=rate),
+    "no dropout": get_model(
+      "deep_mlp", depth=2, width=width, num_classes=num_classes, kernel_init="lecun_normal"
+    ),
+    f"dropout {rate:g} (scratch)": get_model(
+      "deep_mlp",
+      depth=2,
+      width=width,
+      num_classes=num_classes,
+      kernel_init="lecun_normal",
+      dropout_rate=rate,
+    ),
+    f"dropout {rate:g} (flax)": get_model(
+      "mlp", hidden=(width, width), num_classes=num_classes, dropout_rate=rate
+    ),
   }
 
 
@@ -297,8 +336,9 @@ def dropout_models(width: int, rate: float, num_classes: int) -> dict[str, Any]:
 # Plots and the driver.
 
 
-def _plot(workdir: str, poly: dict, complexity: dict, sizes: dict, wd: dict,
-          dropout: dict) -> list[str]:
+def _plot(
+  workdir: str, poly: dict, complexity: dict, sizes: dict, wd: dict, dropout: dict
+) -> list[str]:
   plt = common.pyplot()
   save = common.FigureSaver(workdir, plt)
   paths = save.paths
@@ -320,16 +360,18 @@ def _plot(workdir: str, poly: dict, complexity: dict, sizes: dict, wd: dict,
   ax.semilogy(deg, complexity["exact"]["train"], "s--", label="train (exact least squares)")
   ax.semilogy(deg, complexity["exact"]["test"], "s--", label="test (exact least squares)")
   ax.axvline(3, color="gray", lw=0.8)
-  ax.set(xlabel="polynomial degree", ylabel="squared loss",
-         title=f"Model complexity (n_train = {complexity['n_train']})")
+  ax.set(
+    xlabel="polynomial degree",
+    ylabel="squared loss",
+    title=f"Model complexity (n_train = {complexity['n_train']})",
+  )
   ax.legend(fontsize=8)
   save(fig, "poly_complexity.png")
 
   fig, ax = plt.subplots(figsize=(6, 4))
   for name, res in sizes["models"].items():
-    line, = ax.loglog(sizes["n_train"], res["test"], "o-", label=f"test, {name}")
-    ax.loglog(sizes["n_train"], res["train"], "o--", color=line.get_color(),
-              label=f"train, {name}")
+    (line,) = ax.loglog(sizes["n_train"], res["test"], "o-", label=f"test, {name}")
+    ax.loglog(sizes["n_train"], res["train"], "o--", color=line.get_color(), label=f"train, {name}")
   ax.set(xlabel="training examples", ylabel="squared loss", title="Training-set size")
   ax.legend(fontsize=8)
   save(fig, "poly_train_size.png")
@@ -337,7 +379,7 @@ def _plot(workdir: str, poly: dict, complexity: dict, sizes: dict, wd: dict,
   fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
   lams = wd["lambdas"]
   for i in sorted({0, int(np.argmin(wd["final_test"]))}):
-    line, = ax0.semilogy(wd["train"][i], label=f"train, λ={lams[i]:g}")
+    (line,) = ax0.semilogy(wd["train"][i], label=f"train, λ={lams[i]:g}")
     ax0.semilogy(wd["test"][i], "--", color=line.get_color(), label=f"test, λ={lams[i]:g}")
   ax0.set(xlabel="epoch", ylabel="squared loss", title="High-dimensional regression")
   ax0.legend(fontsize=8)
@@ -352,7 +394,7 @@ def _plot(workdir: str, poly: dict, complexity: dict, sizes: dict, wd: dict,
   fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
   for name, hist in dropout["curves"].items():
     epochs = np.arange(1, len(hist) + 1)
-    line, = ax0.plot(epochs, hist[:, 0], label=f"train, {name}")
+    (line,) = ax0.plot(epochs, hist[:, 0], label=f"train, {name}")
     ax0.plot(epochs, hist[:, 2], "--", color=line.get_color(), label=f"test, {name}")
     ax1.plot(epochs, hist[:, 1], color=line.get_color(), label=f"train, {name}")
     ax1.plot(epochs, hist[:, 3], "--", color=line.get_color(), label=f"test, {name}")
@@ -363,17 +405,26 @@ def _plot(workdir: str, poly: dict, complexity: dict, sizes: dict, wd: dict,
   return paths
 
 
-def run(workdir: str, *, poly_epochs: int = 1500, poly_sizes: Sequence[int] = (10, 20, 50, 100),
-        wd_epochs: int = 100,
-        wd_lambdas: Sequence[float] = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
-        dropout_epochs: int = 100, dropout_width: int = 256, dropout_rate: float = 0.5,
-        dropout_dataset: str = "mnist1d", seed: int = 0) -> dict[str, Any]:
+def run(
+  workdir: str,
+  *,
+  poly_epochs: int = 1500,
+  poly_sizes: Sequence[int] = (10, 20, 50, 100),
+  wd_epochs: int = 100,
+  wd_lambdas: Sequence[float] = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
+  dropout_epochs: int = 100,
+  dropout_width: int = 256,
+  dropout_rate: float = 0.5,
+  dropout_dataset: str = "mnist1d",
+  seed: int = 0,
+) -> dict[str, Any]:
   """Runs the five experiments, writes the PNGs and ``results.json``, returns the numbers."""
   if min(poly_epochs, wd_epochs, dropout_epochs, dropout_width) <= 0:
     raise ValueError("poly_epochs, wd_epochs, dropout_epochs and dropout_width must be positive.")
   if not poly_sizes or any(POLY_N % n or n <= 0 for n in poly_sizes):
-    raise ValueError(f"poly_sizes must divide {POLY_N} (e.g. 10, 20, 25, 50, 100), got "
-                     f"{tuple(poly_sizes)}.")
+    raise ValueError(
+      f"poly_sizes must divide {POLY_N} (e.g. 10, 20, 25, 50, 100), got {tuple(poly_sizes)}."
+    )
   if not wd_lambdas or min(wd_lambdas) < 0:
     raise ValueError(f"wd_lambdas must be non-empty and >= 0, got {tuple(wd_lambdas)}.")
   if not 0 < dropout_rate < 1:
@@ -392,67 +443,110 @@ def run(workdir: str, *, poly_epochs: int = 1500, poly_sizes: Sequence[int] = (1
   sweep_k = list(range(1, dim + 1))
   size_models = {"degree 3": 4, "degree 19": 20}
   size_k = [k for k in size_models.values() for _ in poly_sizes]
-  fits = polynomial_sgd(ptrain, ptest, _degree_masks(sweep_k + size_k, dim),
-                        jnp.asarray([POLY_N] * len(sweep_k) + list(poly_sizes) * len(size_models)),
-                        epoch_orders(POLY_N, 10, poly_epochs, seed))
-  poly = {name: {"train": fits["train"][k - 1], "test": fits["test"][k - 1]}
-          for name, k in POLY_CASES.items()}
+  fits = polynomial_sgd(
+    ptrain,
+    ptest,
+    _degree_masks(sweep_k + size_k, dim),
+    jnp.asarray([POLY_N] * len(sweep_k) + list(poly_sizes) * len(size_models)),
+    epoch_orders(POLY_N, 10, poly_epochs, seed),
+  )
+  poly = {
+    name: {"train": fits["train"][k - 1], "test": fits["test"][k - 1]}
+    for name, k in POLY_CASES.items()
+  }
   results["polynomial"] = {
-      "epochs": poly_epochs, "n_train": POLY_N,
-      "true_w": [5.0, 1.2, -3.4, 5.6],
-      **{name: {"num_features": k,
-                "final_train": float(fits["train"][k - 1, -1]),
-                "final_test": float(fits["test"][k - 1, -1]),
-                "best_test": float(fits["test"][k - 1].min()),
-                "best_test_epoch": int(fits["test"][k - 1].argmin()) + 1,
-                "w_first4": [round(float(v), 3) for v in fits["w"][k - 1, :4]]}
-         for name, k in POLY_CASES.items()}}
+    "epochs": poly_epochs,
+    "n_train": POLY_N,
+    "true_w": [5.0, 1.2, -3.4, 5.6],
+    **{
+      name: {
+        "num_features": k,
+        "final_train": float(fits["train"][k - 1, -1]),
+        "final_test": float(fits["test"][k - 1, -1]),
+        "best_test": float(fits["test"][k - 1].min()),
+        "best_test_epoch": int(fits["test"][k - 1].argmin()) + 1,
+        "w_first4": [round(float(v), 3) for v in fits["w"][k - 1, :4]],
+      }
+      for name, k in POLY_CASES.items()
+    },
+  }
   exact = polynomial_least_squares(ptrain, ptest, sweep_k, POLY_N)
   n_sweep = len(sweep_k)
-  complexity = {"degrees": [k - 1 for k in sweep_k], "n_train": POLY_N,
-                "sgd": {"train": fits["train"][:n_sweep, -1].tolist(),
-                        "test": fits["test"][:n_sweep, -1].tolist()},
-                "exact": exact}
+  complexity = {
+    "degrees": [k - 1 for k in sweep_k],
+    "n_train": POLY_N,
+    "sgd": {
+      "train": fits["train"][:n_sweep, -1].tolist(),
+      "test": fits["test"][:n_sweep, -1].tolist(),
+    },
+    "exact": exact,
+  }
   results["complexity"] = complexity
   m = len(poly_sizes)
-  sizes = {"n_train": list(poly_sizes), "epochs": poly_epochs, "models": {
-      name: {"train": fits["train"][n_sweep + i * m:n_sweep + (i + 1) * m, -1].tolist(),
-             "test": fits["test"][n_sweep + i * m:n_sweep + (i + 1) * m, -1].tolist()}
-      for i, name in enumerate(size_models)}}
+  sizes = {
+    "n_train": list(poly_sizes),
+    "epochs": poly_epochs,
+    "models": {
+      name: {
+        "train": fits["train"][n_sweep + i * m : n_sweep + (i + 1) * m, -1].tolist(),
+        "test": fits["test"][n_sweep + i * m : n_sweep + (i + 1) * m, -1].tolist(),
+      }
+      for i, name in enumerate(size_models)
+    },
+  }
   results["train_size"] = sizes
 
   # 4. Weight decay.
   wtrain, wtest = high_dim_regression(seed=seed)
-  wd_out = weight_decay_sweep(wtrain, wtest, wd_lambdas, k_wd,
-                              epoch_orders(len(wtrain["y"]), 5, wd_epochs, seed))
-  wd = {"lambdas": [float(v) for v in wd_lambdas], "epochs": wd_epochs,
-        "n_train": len(wtrain["y"]), "num_inputs": wtrain["x"].shape[1],
-        "final_train": wd_out["train"][:, -1].tolist(),
-        "final_test": wd_out["test"][:, -1].tolist(),
-        "final_test_optax": wd_out["test_optax"][:, -1].tolist(),
-        "w_norm": wd_out["w_norm"].tolist(),
-        "scratch_vs_optax_max_abs_param_diff": wd_out["max_abs_diff"],
-        "train": wd_out["train"], "test": wd_out["test"]}
+  wd_out = weight_decay_sweep(
+    wtrain, wtest, wd_lambdas, k_wd, epoch_orders(len(wtrain["y"]), 5, wd_epochs, seed)
+  )
+  wd = {
+    "lambdas": [float(v) for v in wd_lambdas],
+    "epochs": wd_epochs,
+    "n_train": len(wtrain["y"]),
+    "num_inputs": wtrain["x"].shape[1],
+    "final_train": wd_out["train"][:, -1].tolist(),
+    "final_test": wd_out["test"][:, -1].tolist(),
+    "final_test_optax": wd_out["test_optax"][:, -1].tolist(),
+    "w_norm": wd_out["w_norm"].tolist(),
+    "scratch_vs_optax_max_abs_param_diff": wd_out["max_abs_diff"],
+    "train": wd_out["train"],
+    "test": wd_out["test"],
+  }
   results["weight_decay"] = {k: v for k, v in wd.items() if k not in ("train", "test")}
 
   # 5. Dropout and the number of epochs.
   dtrain, dtest = data.load(dropout_dataset, "train"), data.load(dropout_dataset, "test")
   order = epoch_orders(len(dtrain["y"]), 100, dropout_epochs, seed)
-  curves = {name: classifier_curves(model, dtrain, dtest, order, k_drop)
-            for name, model in dropout_models(dropout_width, dropout_rate,
-                                              data.num_classes(dropout_dataset)).items()}
+  curves = {
+    name: classifier_curves(model, dtrain, dtest, order, k_drop)
+    for name, model in dropout_models(
+      dropout_width, dropout_rate, data.num_classes(dropout_dataset)
+    ).items()
+  }
   results["dropout"] = {
-      "dataset": dropout_dataset, "epochs": dropout_epochs, "width": dropout_width,
-      "rate": dropout_rate,
-      **{name: {"train_loss": float(h[-1, 0]), "train_accuracy": float(h[-1, 1]),
-                "test_loss": float(h[-1, 2]), "test_accuracy": float(h[-1, 3]),
-                "accuracy_gap": float(h[-1, 1] - h[-1, 3]),
-                "best_test_loss": float(h[:, 2].min()),
-                "best_test_loss_epoch": int(h[:, 2].argmin()) + 1}
-         for name, h in curves.items()}}
+    "dataset": dropout_dataset,
+    "epochs": dropout_epochs,
+    "width": dropout_width,
+    "rate": dropout_rate,
+    **{
+      name: {
+        "train_loss": float(h[-1, 0]),
+        "train_accuracy": float(h[-1, 1]),
+        "test_loss": float(h[-1, 2]),
+        "test_accuracy": float(h[-1, 3]),
+        "accuracy_gap": float(h[-1, 1] - h[-1, 3]),
+        "best_test_loss": float(h[:, 2].min()),
+        "best_test_loss_epoch": int(h[:, 2].argmin()) + 1,
+      }
+      for name, h in curves.items()
+    },
+  }
 
-  results["plots"] = _plot(workdir, poly, complexity, sizes, wd,
-                           {"dataset": dropout_dataset, "curves": curves})
+  results["plots"] = _plot(
+    workdir, poly, complexity, sizes, wd, {"dataset": dropout_dataset, "curves": curves}
+  )
   results["wall_time_s"] = time.perf_counter() - start
   common.write_json(workdir, results)
   return results
@@ -461,42 +555,60 @@ def run(workdir: str, *, poly_epochs: int = 1500, poly_sizes: Sequence[int] = (1
 def format_table(results: dict[str, Any]) -> str:
   """The numbers of :func:`run` as plain-text tables."""
   p = results["polynomial"]
-  lines = [f"Polynomial regression, SGD {p['epochs']} epochs, n_train={p['n_train']} "
-           f"(true w[:4] = {p['true_w']})",
-           "case                  final train  final test  test/train  w[:4]"]
+  lines = [
+    f"Polynomial regression, SGD {p['epochs']} epochs, n_train={p['n_train']} "
+    f"(true w[:4] = {p['true_w']})",
+    "case                  final train  final test  test/train  w[:4]",
+  ]
   for name in POLY_CASES:
     c = p[name]
-    lines.append(f"{name:<20}  {c['final_train']:<11.4f}  {c['final_test']:<10.4f}  "
-                 f"{c['final_test'] / c['final_train']:<10.1f}  {c['w_first4']}")
+    lines.append(
+      f"{name:<20}  {c['final_train']:<11.4f}  {c['final_test']:<10.4f}  "
+      f"{c['final_test'] / c['final_train']:<10.1f}  {c['w_first4']}"
+    )
   cx = results["complexity"]
   lines += ["", "degree  train (SGD)  test (SGD)  train (exact LS)  test (exact LS)"]
   for i, d in enumerate(cx["degrees"]):
-    lines.append(f"{d:<6}  {cx['sgd']['train'][i]:<11.4g}  {cx['sgd']['test'][i]:<10.4g}  "
-                 f"{cx['exact']['train'][i]:<16.4g}  {cx['exact']['test'][i]:.4g}")
+    lines.append(
+      f"{d:<6}  {cx['sgd']['train'][i]:<11.4g}  {cx['sgd']['test'][i]:<10.4g}  "
+      f"{cx['exact']['train'][i]:<16.4g}  {cx['exact']['test'][i]:.4g}"
+    )
   sz = results["train_size"]
-  lines += ["", "n_train  " + "  ".join(f"{n + ' train':<16}  {n + ' test':<16}"
-                                       for n in sz["models"])]
+  lines += [
+    "",
+    "n_train  " + "  ".join(f"{n + ' train':<16}  {n + ' test':<16}" for n in sz["models"]),
+  ]
   for i, n in enumerate(sz["n_train"]):
-    lines.append(f"{n:<7}  " + "  ".join(f"{m['train'][i]:<16.4g}  {m['test'][i]:<16.4g}"
-                                         for m in sz["models"].values()))
+    lines.append(
+      f"{n:<7}  "
+      + "  ".join(f"{m['train'][i]:<16.4g}  {m['test'][i]:<16.4g}" for m in sz["models"].values())
+    )
   wd = results["weight_decay"]
-  lines += ["", f"Weight decay: {wd['num_inputs']} features, {wd['n_train']} training examples, "
-                f"SGD {wd['epochs']} epochs; l2_penalty vs optax.add_decayed_weights max |Δparam| "
-                f"= {wd['scratch_vs_optax_max_abs_param_diff']:.2e}",
-            "lambda   final train  final test  test (optax)  ‖w‖"]
+  lines += [
+    "",
+    f"Weight decay: {wd['num_inputs']} features, {wd['n_train']} training examples, "
+    f"SGD {wd['epochs']} epochs; l2_penalty vs optax.add_decayed_weights max |Δparam| "
+    f"= {wd['scratch_vs_optax_max_abs_param_diff']:.2e}",
+    "lambda   final train  final test  test (optax)  ‖w‖",
+  ]
   for i, lam in enumerate(wd["lambdas"]):
-    lines.append(f"{lam:<7g}  {wd['final_train'][i]:<11.4g}  {wd['final_test'][i]:<10.4g}  "
-                 f"{wd['final_test_optax'][i]:<12.4g}  {wd['w_norm'][i]:.3f}")
+    lines.append(
+      f"{lam:<7g}  {wd['final_train'][i]:<11.4g}  {wd['final_test'][i]:<10.4g}  "
+      f"{wd['final_test_optax'][i]:<12.4g}  {wd['w_norm'][i]:.3f}"
+    )
   dr = results["dropout"]
-  lines += ["", f"Dropout: {dr['dataset']} MLP {dr['width']}-{dr['width']}, Adam "
-                f"{dr['epochs']} epochs",
-            "model                    train acc  test acc  gap     test loss  "
-            "best test loss (epoch)"]
+  lines += [
+    "",
+    f"Dropout: {dr['dataset']} MLP {dr['width']}-{dr['width']}, Adam {dr['epochs']} epochs",
+    "model                    train acc  test acc  gap     test loss  best test loss (epoch)",
+  ]
   for name, c in dr.items():
     if isinstance(c, dict):
-      lines.append(f"{name:<23}  {c['train_accuracy']:<9.4f}  {c['test_accuracy']:<8.4f}  "
-                   f"{c['accuracy_gap']:<6.4f}  {c['test_loss']:<9.4f}  "
-                   f"{c['best_test_loss']:.4f} ({c['best_test_loss_epoch']})")
+      lines.append(
+        f"{name:<23}  {c['train_accuracy']:<9.4f}  {c['test_accuracy']:<8.4f}  "
+        f"{c['accuracy_gap']:<6.4f}  {c['test_loss']:<9.4f}  "
+        f"{c['best_test_loss']:.4f} ({c['best_test_loss_epoch']})"
+      )
   lines += ["", f"wall time {results['wall_time_s']:.1f} s"]
   return "\n".join(lines)
 
@@ -504,10 +616,16 @@ def format_table(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(FLAGS.workdir, poly_epochs=FLAGS.poly_epochs, wd_epochs=FLAGS.wd_epochs,
-                dropout_epochs=FLAGS.dropout_epochs, dropout_width=FLAGS.dropout_width,
-                dropout_rate=FLAGS.dropout_rate, dropout_dataset=FLAGS.dropout_dataset,
-                seed=FLAGS.seed)
+  results = run(
+    FLAGS.workdir,
+    poly_epochs=FLAGS.poly_epochs,
+    wd_epochs=FLAGS.wd_epochs,
+    dropout_epochs=FLAGS.dropout_epochs,
+    dropout_width=FLAGS.dropout_width,
+    dropout_rate=FLAGS.dropout_rate,
+    dropout_dataset=FLAGS.dropout_dataset,
+    seed=FLAGS.seed,
+  )
   print(format_table(results))
   print(f"\nPlots and results.json in {FLAGS.workdir}")
 

@@ -57,10 +57,11 @@ def define_flags() -> None:
   flags.DEFINE_integer("depth", 10, "Hidden layers of the vanishing-gradient MLP.")
   flags.DEFINE_integer("seed", 0, "Base seed.")
 
+
 CLOSED_FORM_DERIVATIVES = {
-    "relu": lambda x: (x > 0).astype(x.dtype),
-    "sigmoid": lambda x: jax.nn.sigmoid(x) * (1 - jax.nn.sigmoid(x)),
-    "tanh": lambda x: 1 - jnp.tanh(x) ** 2,
+  "relu": lambda x: (x > 0).astype(x.dtype),
+  "sigmoid": lambda x: jax.nn.sigmoid(x) * (1 - jax.nn.sigmoid(x)),
+  "tanh": lambda x: 1 - jnp.tanh(x) ** 2,
 }
 XOR_X = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_T = jnp.array([[0.0], [1.0], [1.0], [0.0]])
@@ -75,18 +76,21 @@ def activations(x: jax.Array) -> dict[str, dict[str, Any]]:
 
   @jax.jit
   def evaluate(x):
-    return {name: (fn(x), jax.vmap(jax.grad(fn))(x), CLOSED_FORM_DERIVATIVES[name](x))
-            for name, fn in ACTIVATIONS.items()}
+    return {
+      name: (fn(x), jax.vmap(jax.grad(fn))(x), CLOSED_FORM_DERIVATIVES[name](x))
+      for name, fn in ACTIVATIONS.items()
+    }
 
   out = {}
   for name, (value, derivative, closed_form) in evaluate(x).items():
     value, derivative = np.asarray(value), np.asarray(derivative)
     out[name] = {
-        "value": value, "derivative": derivative,
-        "max_error_vs_closed_form": float(np.max(np.abs(derivative - np.asarray(closed_form)))),
-        "max_derivative": float(np.max(derivative)),
-        # Share of the grid where the unit barely passes gradient (|f'| < 0.01).
-        "saturated_fraction": float(np.mean(np.abs(derivative) < 0.01)),
+      "value": value,
+      "derivative": derivative,
+      "max_error_vs_closed_form": float(np.max(np.abs(derivative - np.asarray(closed_form)))),
+      "max_derivative": float(np.max(derivative)),
+      # Share of the grid where the unit barely passes gradient (|f'| < 0.01).
+      "saturated_fraction": float(np.mean(np.abs(derivative) < 0.01)),
     }
   return out
 
@@ -98,8 +102,9 @@ def activations(x: jax.Array) -> dict[str, dict[str, Any]]:
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu")  # Index order for mlp_apply.
 
 
-def init_params(seed: int, num_inputs: int, hidden: Sequence[int],
-                num_classes: int = 10) -> dict[str, dict[str, jax.Array]]:
+def init_params(
+  seed: int, num_inputs: int, hidden: Sequence[int], num_classes: int = 10
+) -> dict[str, dict[str, jax.Array]]:
   """Parameters shaped like ``MLP(hidden, num_classes).init(...)["params"]``.
 
   LeCun-normal kernels (variance 1/fan_in, Flax's default scale, untruncated) and zero
@@ -107,10 +112,13 @@ def init_params(seed: int, num_inputs: int, hidden: Sequence[int],
   """
   rng = np.random.default_rng(seed)
   sizes = [num_inputs, *hidden, num_classes]
-  return {f"Dense_{i}": {"kernel": jnp.asarray(rng.normal(size=(fan_in, fan_out))
-                                               / np.sqrt(fan_in), jnp.float32),
-                         "bias": jnp.zeros(fan_out, jnp.float32)}
-          for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))}
+  return {
+    f"Dense_{i}": {
+      "kernel": jnp.asarray(rng.normal(size=(fan_in, fan_out)) / np.sqrt(fan_in), jnp.float32),
+      "bias": jnp.zeros(fan_out, jnp.float32),
+    }
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
+  }
 
 
 def mlp_apply(params: Any, x: jax.Array, activation_index: jax.Array) -> jax.Array:
@@ -140,9 +148,17 @@ def _batch_indices(seed: int, n: int, batch_size: int, steps: int) -> np.ndarray
   return np.concatenate(order).reshape(-1, batch_size)[:steps].astype(np.int32)
 
 
-def sgd_curves(params: Any, train: dict, test: dict, activation_indices: Sequence[int],
-               learning_rates: Sequence[float], steps: int, batch_size: int, eval_every: int,
-               seed: int) -> dict[str, np.ndarray]:
+def sgd_curves(
+  params: Any,
+  train: dict,
+  test: dict,
+  activation_indices: Sequence[int],
+  learning_rates: Sequence[float],
+  steps: int,
+  batch_size: int,
+  eval_every: int,
+  seed: int,
+) -> dict[str, np.ndarray]:
   """Trains the MLP from ``params`` with SGD once per ``(activation, learning rate)`` pair.
 
   All runs see the same minibatches and are ``vmap``-ed into one jitted program.
@@ -177,7 +193,8 @@ def sgd_curves(params: Any, train: dict, test: dict, activation_indices: Sequenc
     return curve, losses.accuracy(logits, jnp.asarray(test["y"]))
 
   curves, test_acc = jax.jit(jax.vmap(train_one))(
-      jnp.asarray(activation_indices, jnp.int32), jnp.asarray(learning_rates, jnp.float32))
+    jnp.asarray(activation_indices, jnp.int32), jnp.asarray(learning_rates, jnp.float32)
+  )
   return {"curves": np.asarray(curves), "test_accuracy": np.asarray(test_acc)}
 
 
@@ -191,14 +208,16 @@ def steps_to_reach(curve: np.ndarray, threshold: float, eval_every: int) -> int 
 # 4. XOR from many seeds.
 
 
-def xor_seeds(key: jax.Array, num_seeds: int, steps: int, lr: float,
-              init_scale: float = 1.0) -> dict[str, np.ndarray]:
+def xor_seeds(
+  key: jax.Array, num_seeds: int, steps: int, lr: float, init_scale: float = 1.0
+) -> dict[str, np.ndarray]:
   """Full-batch gradient descent on XOR (2-2-1 sigmoid net, hand-written backprop) per seed.
 
   Returns:
     ``curves: f32[num_seeds, steps]`` (loss after each step), ``final_loss``,
     ``grad_norm`` (gradient norm at the end) and ``outputs: f32[num_seeds, 4]``.
   """
+
   def one(k):
     params = scratch.init_mlp(k, 2, 2, 1, scale=init_scale)
 
@@ -214,8 +233,12 @@ def xor_seeds(key: jax.Array, num_seeds: int, steps: int, lr: float,
 
   curves, grad_norm, outputs = jax.jit(jax.vmap(one))(jax.random.split(key, num_seeds))
   curves = np.asarray(curves)
-  return {"curves": curves, "final_loss": curves[:, -1], "grad_norm": np.asarray(grad_norm),
-          "outputs": np.asarray(outputs)}
+  return {
+    "curves": curves,
+    "final_loss": curves[:, -1],
+    "grad_norm": np.asarray(grad_norm),
+    "outputs": np.asarray(outputs),
+  }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -238,9 +261,17 @@ def layer_gradient_norms(params: Any, x: jax.Array, y: jax.Array) -> dict[str, n
 # Plots and the driver.
 
 
-def _plot(workdir: str, results: dict[str, Any], grid: np.ndarray, acts: dict,
-          lr_curves: np.ndarray, conv_curves: dict, xor: dict, grad_norms: dict,
-          eval_every: int) -> list[str]:
+def _plot(
+  workdir: str,
+  results: dict[str, Any],
+  grid: np.ndarray,
+  acts: dict,
+  lr_curves: np.ndarray,
+  conv_curves: dict,
+  xor: dict,
+  grad_norms: dict,
+  eval_every: int,
+) -> list[str]:
   plt = common.pyplot()
   save = common.FigureSaver(workdir, plt)
   paths = save.paths
@@ -301,30 +332,46 @@ def _plot(workdir: str, results: dict[str, Any], grid: np.ndarray, acts: dict,
   return paths
 
 
-def run(workdir: str, *, steps: int = 1500, eval_every: int = 25, batch_size: int = 64,
-        learning_rates: Sequence[float] = (0.001, 0.01, 0.1, 1.0, 10.0),
-        convergence_lr: float = 0.1, convergence_threshold: float = 0.3,
-        hidden: int = 64, xor_steps: int = 5000, xor_seeds_count: int = 64, xor_lr: float = 2.0,
-        depth: int = 10, width: int = 32, seed: int = 0) -> dict[str, Any]:
+def run(
+  workdir: str,
+  *,
+  steps: int = 1500,
+  eval_every: int = 25,
+  batch_size: int = 64,
+  learning_rates: Sequence[float] = (0.001, 0.01, 0.1, 1.0, 10.0),
+  convergence_lr: float = 0.1,
+  convergence_threshold: float = 0.3,
+  hidden: int = 64,
+  xor_steps: int = 5000,
+  xor_seeds_count: int = 64,
+  xor_lr: float = 2.0,
+  depth: int = 10,
+  width: int = 32,
+  seed: int = 0,
+) -> dict[str, Any]:
   """Runs all experiments, writes the PNGs and ``results.json``, returns the numbers."""
   if steps < eval_every or eval_every <= 0:
-    raise ValueError(f"Need 0 < eval_every <= steps, got eval_every={eval_every}, "
-                     f"steps={steps}.")
+    raise ValueError(f"Need 0 < eval_every <= steps, got eval_every={eval_every}, steps={steps}.")
   if min(batch_size, hidden, xor_steps, xor_seeds_count, depth, width) <= 0:
     sizes = (batch_size, hidden, xor_steps, xor_seeds_count, depth, width)
-    raise ValueError(f"batch_size, hidden, xor_steps, xor_seeds_count, depth and width must be "
-                     f"positive, got {sizes}.")
+    raise ValueError(
+      f"batch_size, hidden, xor_steps, xor_seeds_count, depth and width must be "
+      f"positive, got {sizes}."
+    )
   if min(learning_rates) <= 0 or convergence_lr <= 0 or xor_lr <= 0:
-    raise ValueError(f"Learning rates must be positive, got {learning_rates}, {convergence_lr}, "
-                     f"{xor_lr}.")
+    raise ValueError(
+      f"Learning rates must be positive, got {learning_rates}, {convergence_lr}, {xor_lr}."
+    )
   os.makedirs(workdir, exist_ok=True)
   train, test = data.load("digits", "train"), data.load("digits", "test")
   results: dict[str, Any] = {}
 
   grid = np.linspace(-8, 8, 401, dtype=np.float32)
   curves_of = activations(jnp.asarray(grid))
-  results["activations"] = {name: {k: v for k, v in a.items() if k not in ("value", "derivative")}
-                            for name, a in curves_of.items()}
+  results["activations"] = {
+    name: {k: v for k, v in a.items() if k not in ("value", "derivative")}
+    for name, a in curves_of.items()
+  }
 
   num_inputs = int(np.prod(train["x"].shape[1:]))
   params = init_params(seed, num_inputs, (hidden, hidden))
@@ -336,49 +383,70 @@ def run(workdir: str, *, steps: int = 1500, eval_every: int = 25, batch_size: in
   n_lr = len(learning_rates)
   lr_curves = out["curves"][:n_lr]
   results["lr_sensitivity"] = {
-      "learning_rates": [float(v) for v in learning_rates],
-      "initial_train_loss": float(lr_curves[0, 0]),
-      "final_train_loss": [float(v) for v in lr_curves[:, -1]],
-      "test_accuracy": [float(v) for v in out["test_accuracy"][:n_lr]],
-      # Diverged: the loss became inf/NaN or ended above where it started.
-      "diverged": [bool(not np.all(np.isfinite(c)) or c[-1] > c[0]) for c in lr_curves],
+    "learning_rates": [float(v) for v in learning_rates],
+    "initial_train_loss": float(lr_curves[0, 0]),
+    "final_train_loss": [float(v) for v in lr_curves[:, -1]],
+    "test_accuracy": [float(v) for v in out["test_accuracy"][:n_lr]],
+    # Diverged: the loss became inf/NaN or ended above where it started.
+    "diverged": [bool(not np.all(np.isfinite(c)) or c[-1] > c[0]) for c in lr_curves],
   }
   conv_curves = dict(zip(ACTIVATION_NAMES, out["curves"][n_lr:], strict=True))
-  conv = {name: {"steps_to_threshold": steps_to_reach(curve, convergence_threshold, eval_every),
-                 "final_train_loss": float(curve[-1]),
-                 "test_accuracy": float(acc)}
-          for (name, curve), acc in zip(conv_curves.items(), out["test_accuracy"][n_lr:],
-                                        strict=True)}
-  results["convergence"] = {"learning_rate": convergence_lr, "threshold": convergence_threshold,
-                            "steps": steps, "hidden": [hidden, hidden], **conv}
+  conv = {
+    name: {
+      "steps_to_threshold": steps_to_reach(curve, convergence_threshold, eval_every),
+      "final_train_loss": float(curve[-1]),
+      "test_accuracy": float(acc),
+    }
+    for (name, curve), acc in zip(conv_curves.items(), out["test_accuracy"][n_lr:], strict=True)
+  }
+  results["convergence"] = {
+    "learning_rate": convergence_lr,
+    "threshold": convergence_threshold,
+    "steps": steps,
+    "hidden": [hidden, hidden],
+    **conv,
+  }
 
   xor = xor_seeds(jax.random.key(seed), xor_seeds_count, xor_steps, xor_lr)
   solved_below = 0.01
   stuck = xor["final_loss"] >= solved_below
   results["xor"] = {
-      "seeds": xor_seeds_count, "steps": xor_steps, "learning_rate": xor_lr,
-      "solved_below": solved_below,
-      "solved_fraction": float(np.mean(~stuck)),
-      "stuck_losses": sorted(float(v) for v in xor["final_loss"][stuck]),
-      "stuck_max_grad_norm": float(xor["grad_norm"][stuck].max()) if stuck.any() else None,
-      "solved_max_loss": float(xor["final_loss"][~stuck].max()) if (~stuck).any() else None,
-      # Loss change over the last 10 % of steps: ~0 for a seed stuck at a stationary point.
-      "stuck_last_tenth_change": (float(np.max(np.abs(
-          xor["curves"][stuck, -1] - xor["curves"][stuck, -max(1, xor_steps // 10)])))
-          if stuck.any() else None),
+    "seeds": xor_seeds_count,
+    "steps": xor_steps,
+    "learning_rate": xor_lr,
+    "solved_below": solved_below,
+    "solved_fraction": float(np.mean(~stuck)),
+    "stuck_losses": sorted(float(v) for v in xor["final_loss"][stuck]),
+    "stuck_max_grad_norm": float(xor["grad_norm"][stuck].max()) if stuck.any() else None,
+    "solved_max_loss": float(xor["final_loss"][~stuck].max()) if (~stuck).any() else None,
+    # Loss change over the last 10 % of steps: ~0 for a seed stuck at a stationary point.
+    "stuck_last_tenth_change": (
+      float(
+        np.max(np.abs(xor["curves"][stuck, -1] - xor["curves"][stuck, -max(1, xor_steps // 10)]))
+      )
+      if stuck.any()
+      else None
+    ),
   }
 
   x_deep, y_deep = jnp.asarray(train["x"][:256]), jnp.asarray(train["y"][:256])
   deep = init_params(seed + 1, num_inputs, (width,) * depth)
   grad_norms = layer_gradient_norms(deep, x_deep, y_deep)
   results["vanishing_gradients"] = {
-      "depth": depth, "width": width,
-      **{name: {"layer_grad_norms": [float(v) for v in norms],
-                "first_over_last": float(norms[0] / norms[-1])}
-         for name, norms in grad_norms.items()}}
+    "depth": depth,
+    "width": width,
+    **{
+      name: {
+        "layer_grad_norms": [float(v) for v in norms],
+        "first_over_last": float(norms[0] / norms[-1]),
+      }
+      for name, norms in grad_norms.items()
+    },
+  }
 
-  results["plots"] = _plot(workdir, results, grid, curves_of, lr_curves, conv_curves, xor,
-                           grad_norms, eval_every)
+  results["plots"] = _plot(
+    workdir, results, grid, curves_of, lr_curves, conv_curves, xor, grad_norms, eval_every
+  )
   common.write_json(workdir, results)
   return results
 
@@ -387,32 +455,41 @@ def format_table(results: dict[str, Any]) -> str:
   """The numbers of :func:`run` as plain-text tables."""
   lines = ["activation  max f'   |f'|<0.01 share  max |vmap(grad) - closed form|"]
   for name, a in results["activations"].items():
-    lines.append(f"{name:<10}  {a['max_derivative']:<7.4f}  {a['saturated_fraction']:<15.3f}  "
-                 f"{a['max_error_vs_closed_form']:.2e}")
+    lines.append(
+      f"{name:<10}  {a['max_derivative']:<7.4f}  {a['saturated_fraction']:<15.3f}  "
+      f"{a['max_error_vs_closed_form']:.2e}"
+    )
   lr = results["lr_sensitivity"]
   lines += ["", "learning rate  final train loss  test acc  diverged"]
-  for v, loss, acc, div in zip(lr["learning_rates"], lr["final_train_loss"],
-                               lr["test_accuracy"], lr["diverged"], strict=True):
+  for v, loss, acc, div in zip(
+    lr["learning_rates"], lr["final_train_loss"], lr["test_accuracy"], lr["diverged"], strict=True
+  ):
     lines.append(f"{v:<13g}  {loss:<16.4f}  {acc:<8.4f}  {div}")
   conv = results["convergence"]
-  lines += ["", f"activation  steps to loss<{conv['threshold']:g} (lr={conv['learning_rate']:g}, "
-                f"{conv['steps']} steps)  final loss  test acc"]
+  lines += [
+    "",
+    f"activation  steps to loss<{conv['threshold']:g} (lr={conv['learning_rate']:g}, "
+    f"{conv['steps']} steps)  final loss  test acc",
+  ]
   for name in ("sigmoid", "tanh", "relu"):
     c = conv[name]
     reached = c["steps_to_threshold"] if c["steps_to_threshold"] is not None else "never"
-    lines.append(f"{name:<10}  {str(reached):<40}  {c['final_train_loss']:<10.4f}  "
-                 f"{c['test_accuracy']:.4f}")
+    lines.append(
+      f"{name:<10}  {str(reached):<40}  {c['final_train_loss']:<10.4f}  {c['test_accuracy']:.4f}"
+    )
   xor = results["xor"]
   fmt = lambda v: "n/a" if v is None else f"{v:.2e}"
-  lines += ["", f"XOR 2-2-1 sigmoid, {xor['seeds']} seeds x {xor['steps']} steps, "
-                f"lr={xor['learning_rate']:g}: solved (loss < {xor['solved_below']:g}) "
-                f"{xor['solved_fraction']:.3f}",
-            f"  stuck seeds' final losses {[round(v, 4) for v in xor['stuck_losses']]}",
-            f"  their largest final gradient norm {fmt(xor['stuck_max_grad_norm'])}, largest "
-            f"loss change over the last 10% of steps {fmt(xor['stuck_last_tenth_change'])}"]
+  lines += [
+    "",
+    f"XOR 2-2-1 sigmoid, {xor['seeds']} seeds x {xor['steps']} steps, "
+    f"lr={xor['learning_rate']:g}: solved (loss < {xor['solved_below']:g}) "
+    f"{xor['solved_fraction']:.3f}",
+    f"  stuck seeds' final losses {[round(v, 4) for v in xor['stuck_losses']]}",
+    f"  their largest final gradient norm {fmt(xor['stuck_max_grad_norm'])}, largest "
+    f"loss change over the last 10% of steps {fmt(xor['stuck_last_tenth_change'])}",
+  ]
   vg = results["vanishing_gradients"]
-  lines += ["", f"activation  ‖∂L/∂W‖ layer 1 / layer {vg['depth']} at init (width "
-                f"{vg['width']})"]
+  lines += ["", f"activation  ‖∂L/∂W‖ layer 1 / layer {vg['depth']} at init (width {vg['width']})"]
   for name in ("sigmoid", "tanh", "relu"):
     lines.append(f"{name:<10}  {vg[name]['first_over_last']:.3e}")
   return "\n".join(lines)
@@ -421,8 +498,14 @@ def format_table(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(FLAGS.workdir, steps=FLAGS.steps, xor_steps=FLAGS.xor_steps,
-                xor_seeds_count=FLAGS.xor_seeds, depth=FLAGS.depth, seed=FLAGS.seed)
+  results = run(
+    FLAGS.workdir,
+    steps=FLAGS.steps,
+    xor_steps=FLAGS.xor_steps,
+    xor_seeds_count=FLAGS.xor_seeds,
+    depth=FLAGS.depth,
+    seed=FLAGS.seed,
+  )
   print(format_table(results))
   print(f"\nPlots and results.json in {FLAGS.workdir}")
 

@@ -41,9 +41,9 @@ MODELS = {"logistic": "mnist1d_logistic", "mlp": "mnist1d_mlp", "cnn": "mnist1d_
 PUBLISHED = {"logistic": 0.32, "mlp": 0.68, "cnn": 0.94}  # Test accuracy, Greydanus (2020).
 TARGETS = {"logistic": 0.31, "mlp": 0.64, "cnn": 0.92}  # What the paper recipe must reach.
 BEST_GRIDS: dict[str, tuple[float, ...]] = {
-    "adam": (3e-3, 1e-2, 3e-2),
-    "momentum": (3e-2, 0.1, 0.3),
-    "rmsprop": (3e-4, 1e-3, 3e-3),
+  "adam": (3e-3, 1e-2, 3e-2),
+  "momentum": (3e-2, 0.1, 0.3),
+  "rmsprop": (3e-4, 1e-3, 3e-3),
 }
 PAPER_OPTIMIZER = {"optimizer": "adam", "learning_rate": 1e-2, "eps": 1e-8}
 
@@ -51,23 +51,42 @@ PAPER_OPTIMIZER = {"optimizer": "adam", "learning_rate": 1e-2, "eps": 1e-8}
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a program)."""
   flags.DEFINE_string("workdir", "runs/mnist1d_table", "Where PNGs and results.json go.")
-  flags.DEFINE_integer("epochs", 150, "Epochs (150 x 40 batches of 100 = the paper's 6000 "
-                       "steps).")
+  flags.DEFINE_integer("epochs", 150, "Epochs (150 x 40 batches of 100 = the paper's 6000 steps).")
   flags.DEFINE_integer("eval_every", 10, "Epochs between test-accuracy points of the curves.")
   flags.DEFINE_integer("val_size", 1000, "Validation examples carved from the training set.")
   flags.DEFINE_float("weight_decay", 1e-3, "L2 weight decay of the 'best with jaxnets' row.")
   flags.DEFINE_string("loop", "scan", "Sweep loop: 'scan' or 'step' (see jaxnets.optim.sweep).")
 
 
-def _train(model: Any, train: Mapping[str, np.ndarray], evals: Mapping[str, Mapping], *,
-           optimizer: str, learning_rates: Sequence[float], seeds: Sequence[int], epochs: int,
-           batch_size: int, eval_every: int, loop: str, optimizer_kwargs: Mapping | None = None,
-           cosine: bool = False, weight_decay: float = 0.0) -> dict[str, Any]:
+def _train(
+  model: Any,
+  train: Mapping[str, np.ndarray],
+  evals: Mapping[str, Mapping],
+  *,
+  optimizer: str,
+  learning_rates: Sequence[float],
+  seeds: Sequence[int],
+  epochs: int,
+  batch_size: int,
+  eval_every: int,
+  loop: str,
+  optimizer_kwargs: Mapping | None = None,
+  cosine: bool = False,
+  weight_decay: float = 0.0,
+) -> dict[str, Any]:
   """Trains one model per (rate, seed) together; accuracy on ``evals`` every ``eval_every``."""
-  sweep = Sweep(model, train, optimizer=optimizer, batch_size=batch_size, impl="scratch",
-                optimizer_kwargs=optimizer_kwargs, weight_decay=weight_decay,
-                lr_schedule=(optax.cosine_decay_schedule(1.0, epochs * (
-                    len(train["x"]) // batch_size)) if cosine else None))
+  sweep = Sweep(
+    model,
+    train,
+    optimizer=optimizer,
+    batch_size=batch_size,
+    impl="scratch",
+    optimizer_kwargs=optimizer_kwargs,
+    weight_decay=weight_decay,
+    lr_schedule=(
+      optax.cosine_decay_schedule(1.0, epochs * (len(train["x"]) // batch_size)) if cosine else None
+    ),
+  )
   state = sweep.init(learning_rates, seeds)
   curves: dict[str, list[np.ndarray]] = {name: [] for name in evals}
   start = time.perf_counter()
@@ -77,29 +96,58 @@ def _train(model: Any, train: Mapping[str, np.ndarray], evals: Mapping[str, Mapp
       for name, split in evals.items():
         curves[name].append(evaluate(model, st.params, split)["accuracy"])
 
-  state, losses = sweep.run(state, epochs, loop=loop,
-                            epochs_per_call=eval_every if loop == "scan" else None,
-                            callback=record)
-  return {"params": state.params, "seconds": time.perf_counter() - start,
-          "compile_seconds": sweep.compile_seconds,
-          "accuracy": {k: np.stack(v, 1) for k, v in curves.items()},  # [members, points]
-          "final_train_loss": losses[:, -sweep.steps_per_epoch:].mean(1)}
+  state, losses = sweep.run(
+    state,
+    epochs,
+    loop=loop,
+    epochs_per_call=eval_every if loop == "scan" else None,
+    callback=record,
+  )
+  return {
+    "params": state.params,
+    "seconds": time.perf_counter() - start,
+    "compile_seconds": sweep.compile_seconds,
+    "accuracy": {k: np.stack(v, 1) for k, v in curves.items()},  # [members, points]
+    "final_train_loss": losses[:, -sweep.steps_per_epoch :].mean(1),
+  }
 
 
-def paper_recipe(name: str, train: dict, test: dict, *, seeds: Sequence[int], epochs: int,
-                 eval_every: int, loop: str) -> dict[str, Any]:
+def paper_recipe(
+  name: str,
+  train: dict,
+  test: dict,
+  *,
+  seeds: Sequence[int],
+  epochs: int,
+  eval_every: int,
+  loop: str,
+) -> dict[str, Any]:
   """The paper's Adam recipe for one model, all seeds in one vmapped program."""
   model = get_model(MODELS[name])
   opt = dict(PAPER_OPTIMIZER)
-  out = _train(model, train, {"test": test}, optimizer=opt.pop("optimizer"),
-               learning_rates=[opt.pop("learning_rate")] * len(seeds), seeds=seeds,
-               epochs=epochs, batch_size=100, eval_every=eval_every, loop=loop,
-               optimizer_kwargs=opt)
+  out = _train(
+    model,
+    train,
+    {"test": test},
+    optimizer=opt.pop("optimizer"),
+    learning_rates=[opt.pop("learning_rate")] * len(seeds),
+    seeds=seeds,
+    epochs=epochs,
+    batch_size=100,
+    eval_every=eval_every,
+    loop=loop,
+    optimizer_kwargs=opt,
+  )
   acc = out["accuracy"]["test"]
-  return {"test_accuracy": acc[:, -1].tolist(), "mean": float(acc[:, -1].mean()),
-          "std": float(acc[:, -1].std()), "curve": acc.mean(0).tolist(),
-          "final_train_loss": out["final_train_loss"].tolist(), "seconds": out["seconds"],
-          "compile_seconds": out["compile_seconds"]}
+  return {
+    "test_accuracy": acc[:, -1].tolist(),
+    "mean": float(acc[:, -1].mean()),
+    "std": float(acc[:, -1].std()),
+    "curve": acc.mean(0).tolist(),
+    "final_train_loss": out["final_train_loss"].tolist(),
+    "seconds": out["seconds"],
+    "compile_seconds": out["compile_seconds"],
+  }
 
 
 def split_train(train: dict, val_size: int, seed: int = 0) -> tuple[dict, dict]:
@@ -114,35 +162,76 @@ def split_train(train: dict, val_size: int, seed: int = 0) -> tuple[dict, dict]:
   if not 0 < val_size < n:
     raise ValueError(f"val_size must be in (0, {n}), got {val_size}.")
   order = np.random.default_rng(seed).permutation(n)
-  fit, val = order[: n - val_size], order[n - val_size:]
+  fit, val = order[: n - val_size], order[n - val_size :]
   return ({k: v[fit] for k, v in train.items()}, {k: v[val] for k, v in train.items()})
 
 
-def best_with_jaxnets(name: str, train: dict, test: dict, *, seeds: Sequence[int], epochs: int,
-                      val_size: int, grids: Mapping[str, Sequence[float]], weight_decay: float,
-                      eval_every: int, loop: str) -> dict[str, Any]:
+def best_with_jaxnets(
+  name: str,
+  train: dict,
+  test: dict,
+  *,
+  seeds: Sequence[int],
+  epochs: int,
+  val_size: int,
+  grids: Mapping[str, Sequence[float]],
+  weight_decay: float,
+  eval_every: int,
+  loop: str,
+) -> dict[str, Any]:
   """Chooses (optimizer, η) on a validation split, then retrains on all of ``train``."""
   model = get_model(MODELS[name])
   fit, val = split_train(train, val_size)
   start = time.perf_counter()
   selection = {}
   for opt, rates in grids.items():
-    out = _train(model, fit, {"val": val}, optimizer=opt, learning_rates=rates,
-                 seeds=[seeds[0]] * len(rates), epochs=epochs, batch_size=100,
-                 eval_every=epochs, loop=loop, cosine=True, weight_decay=weight_decay)
+    out = _train(
+      model,
+      fit,
+      {"val": val},
+      optimizer=opt,
+      learning_rates=rates,
+      seeds=[seeds[0]] * len(rates),
+      epochs=epochs,
+      batch_size=100,
+      eval_every=epochs,
+      loop=loop,
+      cosine=True,
+      weight_decay=weight_decay,
+    )
     selection[opt] = [float(a) for a in out["accuracy"]["val"][:, -1]]
-  opt, i = max(((o, i) for o, accs in selection.items() for i in range(len(accs))),
-               key=lambda oi: selection[oi[0]][oi[1]])
+  opt, i = max(
+    ((o, i) for o, accs in selection.items() for i in range(len(accs))),
+    key=lambda oi: selection[oi[0]][oi[1]],
+  )
   lr = float(grids[opt][i])
   selection_seconds = time.perf_counter() - start
-  out = _train(model, train, {"test": test}, optimizer=opt, learning_rates=[lr] * len(seeds),
-               seeds=seeds, epochs=epochs, batch_size=100, eval_every=eval_every, loop=loop,
-               cosine=True, weight_decay=weight_decay)
+  out = _train(
+    model,
+    train,
+    {"test": test},
+    optimizer=opt,
+    learning_rates=[lr] * len(seeds),
+    seeds=seeds,
+    epochs=epochs,
+    batch_size=100,
+    eval_every=eval_every,
+    loop=loop,
+    cosine=True,
+    weight_decay=weight_decay,
+  )
   acc = out["accuracy"]["test"]
-  return {"optimizer": opt, "learning_rate": lr, "validation_accuracy": selection,
-          "test_accuracy": acc[:, -1].tolist(), "mean": float(acc[:, -1].mean()),
-          "std": float(acc[:, -1].std()), "curve": acc.mean(0).tolist(),
-          "selection_seconds": selection_seconds, "seconds": out["seconds"]}
+  return {
+    "optimizer": opt,
+    "learning_rate": lr,
+    "validation_accuracy": selection,
+    "test_accuracy": acc[:, -1].tolist(),
+    "mean": float(acc[:, -1].mean()),
+    "std": float(acc[:, -1].std()),
+    "curve": acc.mean(0).tolist(),
+    "selection_seconds": selection_seconds,
+    "seconds": out["seconds"],
+  }
 
 
 def _plot(workdir: str, results: dict) -> list[str]:
@@ -153,14 +242,23 @@ def _plot(workdir: str, results: dict) -> list[str]:
   fig, ax = plt.subplots(figsize=(7, 4))
   xs = np.arange(len(names))
   ax.bar(xs - 0.27, [PUBLISHED[n] for n in names], 0.27, label="published (Greydanus 2020)")
-  ax.bar(xs, [rows[n]["paper"]["mean"] for n in names], 0.27,
-         yerr=[rows[n]["paper"]["std"] for n in names], capsize=4,
-         label="jaxnets, paper recipe (3 seeds)")
-  ax.bar(xs + 0.27, [rows[n]["best"]["mean"] for n in names], 0.27,
-         yerr=[rows[n]["best"]["std"] for n in names], capsize=4,
-         label="best with jaxnets (3 seeds)")
-  ax.set(xticks=xs, xticklabels=names, ylabel="test accuracy", ylim=(0, 1),
-         title="MNIST-1D")
+  ax.bar(
+    xs,
+    [rows[n]["paper"]["mean"] for n in names],
+    0.27,
+    yerr=[rows[n]["paper"]["std"] for n in names],
+    capsize=4,
+    label="jaxnets, paper recipe (3 seeds)",
+  )
+  ax.bar(
+    xs + 0.27,
+    [rows[n]["best"]["mean"] for n in names],
+    0.27,
+    yerr=[rows[n]["best"]["std"] for n in names],
+    capsize=4,
+    label="best with jaxnets (3 seeds)",
+  )
+  ax.set(xticks=xs, xticklabels=names, ylabel="test accuracy", ylim=(0, 1), title="MNIST-1D")
   ax.legend(fontsize=8, loc="upper left")
   save(fig, "mnist1d_table.png")
 
@@ -171,8 +269,12 @@ def _plot(workdir: str, results: dict) -> list[str]:
       epochs = np.linspace(results["epochs"] / len(curve), results["epochs"], len(curve))
       ax.plot(epochs, curve, style, label=f"{n}, {row}")
     ax.axhline(PUBLISHED[n], color="gray", lw=0.6)
-  ax.set(xlabel="epoch", ylabel="test accuracy (mean of 3 seeds)", ylim=(0, 1),
-         title="MNIST-1D test accuracy during training (gray: published)")
+  ax.set(
+    xlabel="epoch",
+    ylabel="test accuracy (mean of 3 seeds)",
+    ylim=(0, 1),
+    title="MNIST-1D test accuracy during training (gray: published)",
+  )
   ax.legend(fontsize=7, ncol=3)
   save(fig, "mnist1d_curves.png")
   return save.paths
@@ -180,50 +282,87 @@ def _plot(workdir: str, results: dict) -> list[str]:
 
 def format_table(results: Mapping[str, Any]) -> str:
   """The table as text: published numbers beside ours."""
-  lines = [f"MNIST-1D test accuracy ({results['epochs']} epochs of batch 100, mean ± std over "
-           f"{len(results['seeds'])} seeds trained together with vmap)",
-           "model     published  paper recipe (Adam 1e-2)  target  met  "
-           "best with jaxnets (chosen on validation)"]
+  lines = [
+    f"MNIST-1D test accuracy ({results['epochs']} epochs of batch 100, mean ± std over "
+    f"{len(results['seeds'])} seeds trained together with vmap)",
+    "model     published  paper recipe (Adam 1e-2)  target  met  "
+    "best with jaxnets (chosen on validation)",
+  ]
   for name, row in results["models"].items():
     p, b = row["paper"], row["best"]
     met = "yes" if p["mean"] >= TARGETS[name] else "NO"
-    lines.append(f"{name:<9} {PUBLISHED[name]:>8.0%}   {p['mean']:>7.1%} ± {p['std']:<12.1%}  "
-                 f"{TARGETS[name]:>5.0%}  {met:<3}  {b['mean']:.1%} ± {b['std']:.1%} "
-                 f"({b['optimizer']}, η={b['learning_rate']:g}, cosine, wd "
-                 f"{results['weight_decay']:g})")
-  lines += ["", f"wall time {results['wall_time_s']:.1f} s (" + ", ".join(
-      f"{n}: {r['seconds']:.1f} s" for n, r in results["models"].items()) + ")"]
+    lines.append(
+      f"{name:<9} {PUBLISHED[name]:>8.0%}   {p['mean']:>7.1%} ± {p['std']:<12.1%}  "
+      f"{TARGETS[name]:>5.0%}  {met:<3}  {b['mean']:.1%} ± {b['std']:.1%} "
+      f"({b['optimizer']}, η={b['learning_rate']:g}, cosine, wd "
+      f"{results['weight_decay']:g})"
+    )
+  lines += [
+    "",
+    f"wall time {results['wall_time_s']:.1f} s ("
+    + ", ".join(f"{n}: {r['seconds']:.1f} s" for n, r in results["models"].items())
+    + ")",
+  ]
   return "\n".join(lines)
 
 
-def run(workdir: str, *, models: Sequence[str] = tuple(MODELS), seeds: Sequence[int] = (0, 1, 2),
-        epochs: int = 150, eval_every: int = 10, val_size: int = 1000,
-        grids: Mapping[str, Sequence[float]] = BEST_GRIDS, weight_decay: float = 1e-3,
-        loop: str = "scan") -> dict[str, Any]:
+def run(
+  workdir: str,
+  *,
+  models: Sequence[str] = tuple(MODELS),
+  seeds: Sequence[int] = (0, 1, 2),
+  epochs: int = 150,
+  eval_every: int = 10,
+  val_size: int = 1000,
+  grids: Mapping[str, Sequence[float]] = BEST_GRIDS,
+  weight_decay: float = 1e-3,
+  loop: str = "scan",
+) -> dict[str, Any]:
   """Trains the table's rows, writes the PNGs and ``results.json``, returns the numbers."""
   unknown = [m for m in models if m not in MODELS]
   if unknown or not models:
     raise ValueError(f"Unknown models {unknown}; valid: {list(MODELS)}.")
   if epochs <= 0 or eval_every <= 0 or epochs % eval_every:
-    raise ValueError(f"epochs ({epochs}) and eval_every ({eval_every}) must be positive and "
-                     f"eval_every must divide epochs.")
+    raise ValueError(
+      f"epochs ({epochs}) and eval_every ({eval_every}) must be positive and "
+      f"eval_every must divide epochs."
+    )
   if not seeds or not grids or any(not rates for rates in grids.values()):
     raise ValueError("seeds and every grid must be non-empty.")
   os.makedirs(workdir, exist_ok=True)
   train, test = data.load("mnist1d", "train"), data.load("mnist1d", "test")
   start = time.perf_counter()
-  results: dict[str, Any] = {"epochs": epochs, "seeds": list(seeds), "weight_decay":
-                             weight_decay, "loop": loop, "models": {}}
+  results: dict[str, Any] = {
+    "epochs": epochs,
+    "seeds": list(seeds),
+    "weight_decay": weight_decay,
+    "loop": loop,
+    "models": {},
+  }
   for name in models:
     t0 = time.perf_counter()
-    paper = paper_recipe(name, train, test, seeds=seeds, epochs=epochs, eval_every=eval_every,
-                         loop=loop)
-    best = best_with_jaxnets(name, train, test, seeds=seeds, epochs=epochs, val_size=val_size,
-                             grids=grids, weight_decay=weight_decay, eval_every=eval_every,
-                             loop=loop)
-    results["models"][name] = {"published": PUBLISHED[name], "target": TARGETS[name],
-                               "paper": paper, "best": best,
-                               "seconds": time.perf_counter() - t0}
+    paper = paper_recipe(
+      name, train, test, seeds=seeds, epochs=epochs, eval_every=eval_every, loop=loop
+    )
+    best = best_with_jaxnets(
+      name,
+      train,
+      test,
+      seeds=seeds,
+      epochs=epochs,
+      val_size=val_size,
+      grids=grids,
+      weight_decay=weight_decay,
+      eval_every=eval_every,
+      loop=loop,
+    )
+    results["models"][name] = {
+      "published": PUBLISHED[name],
+      "target": TARGETS[name],
+      "paper": paper,
+      "best": best,
+      "seconds": time.perf_counter() - t0,
+    }
   results["wall_time_s"] = time.perf_counter() - start
   results["plots"] = _plot(workdir, results)
   common.write_json(workdir, results, indent=None)
@@ -233,8 +372,14 @@ def run(workdir: str, *, models: Sequence[str] = tuple(MODELS), seeds: Sequence[
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(FLAGS.workdir, epochs=FLAGS.epochs, eval_every=FLAGS.eval_every,
-                val_size=FLAGS.val_size, weight_decay=FLAGS.weight_decay, loop=FLAGS.loop)
+  results = run(
+    FLAGS.workdir,
+    epochs=FLAGS.epochs,
+    eval_every=FLAGS.eval_every,
+    val_size=FLAGS.val_size,
+    weight_decay=FLAGS.weight_decay,
+    loop=FLAGS.loop,
+  )
   print(format_table(results))
   print(f"\nPlots and results.json in {FLAGS.workdir}")
 

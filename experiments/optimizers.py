@@ -64,6 +64,7 @@ def define_flags() -> None:
 # ----------------------------------------------------------------------------------------------
 # 1. Two-dimensional test functions.
 
+
 def ill_conditioned(x: jax.Array) -> jax.Array:
   """:math:`0.1 x_1^2 + 2 x_2^2`: curvatures 0.2 and 4 (condition number 20)."""
   return 0.1 * x[0] ** 2 + 2.0 * x[1] ** 2
@@ -80,17 +81,22 @@ def saddle(x: jax.Array) -> jax.Array:
 
 
 # name: (function, start, minimum value, plot box (x0, x1, y0, y1))
-FUNCTIONS: dict[str, tuple[Callable[[jax.Array], jax.Array], tuple[float, float], float,
-                           tuple[float, float, float, float]]] = {
-    "ill-conditioned quadratic": (ill_conditioned, (-5.0, -2.0), 0.0, (-5.5, 1.5, -3.0, 3.0)),
-    "rosenbrock": (rosenbrock, (-1.5, 2.0), 0.0, (-2.0, 2.0, -1.0, 3.0)),
-    "saddle": (saddle, (1.5, 1e-3), -0.25, (-2.0, 2.0, -1.6, 1.6)),
+FUNCTIONS: dict[
+  str,
+  tuple[
+    Callable[[jax.Array], jax.Array], tuple[float, float], float, tuple[float, float, float, float]
+  ],
+] = {
+  "ill-conditioned quadratic": (ill_conditioned, (-5.0, -2.0), 0.0, (-5.5, 1.5, -3.0, 3.0)),
+  "rosenbrock": (rosenbrock, (-1.5, 2.0), 0.0, (-2.0, 2.0, -1.0, 3.0)),
+  "saddle": (saddle, (1.5, 1e-3), -0.25, (-2.0, 2.0, -1.6, 1.6)),
 }
 LR_GRID_2D = tuple(float(v) for v in np.logspace(-3, 1, 9))
 
 
-def trajectories(opt_name: str, learning_rates: Sequence[float], steps: int,
-                 *, impl: str = "scratch") -> dict[str, np.ndarray]:
+def trajectories(
+  opt_name: str, learning_rates: Sequence[float], steps: int, *, impl: str = "scratch"
+) -> dict[str, np.ndarray]:
   """Runs one optimizer on every 2-D function at every learning rate (one compiled program).
 
   Returns:
@@ -113,8 +119,10 @@ def trajectories(opt_name: str, learning_rates: Sequence[float], steps: int,
 
   @jax.jit
   def run_all(lrs):
-    return {name: jax.vmap(lambda lr, f=f, x0=x0: run_one(f, jnp.asarray(x0, jnp.float32), lr))(
-        lrs) for name, (f, x0, _, _) in FUNCTIONS.items()}
+    return {
+      name: jax.vmap(lambda lr, f=f, x0=x0: run_one(f, jnp.asarray(x0, jnp.float32), lr))(lrs)
+      for name, (f, x0, _, _) in FUNCTIONS.items()
+    }
 
   out = run_all(jnp.asarray(learning_rates, jnp.float32))
   return {k: np.asarray(v) for k, v in out.items()}
@@ -125,8 +133,9 @@ def _first_below(values: np.ndarray, target: float) -> int | None:
   return int(hits[0]) if hits.size else None
 
 
-def compare_2d(optimizers: Sequence[str], steps: int,
-               learning_rates: Sequence[float] = LR_GRID_2D) -> dict[str, Any]:
+def compare_2d(
+  optimizers: Sequence[str], steps: int, learning_rates: Sequence[float] = LR_GRID_2D
+) -> dict[str, Any]:
   """Best-rate trajectories and their numbers for every (function, optimizer)."""
   out: dict[str, Any] = {name: {} for name in FUNCTIONS}
   for opt in optimizers:
@@ -136,18 +145,19 @@ def compare_2d(optimizers: Sequence[str], steps: int,
       finite = np.all(np.isfinite(values), axis=1)
       final = np.where(finite, values[:, -1], np.inf)
       # Score: mean log gap over the last quarter of the steps (robust to a lucky last step).
-      tail = values[:, -max(1, steps // 4):] - f_min
+      tail = values[:, -max(1, steps // 4) :] - f_min
       score = np.where(finite, np.mean(np.log10(np.maximum(tail, 0) + 1e-12), axis=1), np.inf)
       best = int(np.argmin(score))
       curve = values[best]
       out[name][opt] = {
-          "learning_rate": float(learning_rates[best]),
-          "final_value": float(curve[-1]),
-          "final_gap": float(curve[-1] - f_min),
-          "steps_to_1e-3": _first_below(curve - f_min, 1e-3),
-          "path": paths[name][best].tolist(),
-          "diverged_rates": [float(r) for r, v in zip(learning_rates, final, strict=True)
-                             if not math.isfinite(v)],
+        "learning_rate": float(learning_rates[best]),
+        "final_value": float(curve[-1]),
+        "final_gap": float(curve[-1] - f_min),
+        "steps_to_1e-3": _first_below(curve - f_min, 1e-3),
+        "path": paths[name][best].tolist(),
+        "diverged_rates": [
+          float(r) for r, v in zip(learning_rates, final, strict=True) if not math.isfinite(v)
+        ],
       }
   return out
 
@@ -156,12 +166,12 @@ def compare_2d(optimizers: Sequence[str], steps: int,
 # 2. The real task: vmapped sweeps over learning rates and seeds.
 
 LR_GRIDS: dict[str, tuple[float, ...]] = {
-    "sgd": (0.03, 0.1, 0.3, 1.0, 3.0),
-    "momentum": (0.01, 0.03, 0.1, 0.3, 1.0),
-    "adagrad": (0.01, 0.03, 0.1, 0.3, 1.0),
-    "rmsprop": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
-    "adadelta": (0.3, 1.0, 3.0, 10.0, 30.0),
-    "adam": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
+  "sgd": (0.03, 0.1, 0.3, 1.0, 3.0),
+  "momentum": (0.01, 0.03, 0.1, 0.3, 1.0),
+  "adagrad": (0.01, 0.03, 0.1, 0.3, 1.0),
+  "rmsprop": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
+  "adadelta": (0.3, 1.0, 3.0, 10.0, 30.0),
+  "adam": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
 }
 
 
@@ -172,15 +182,24 @@ def steps_to_target(losses: np.ndarray, steps_per_epoch: int, target: float) -> 
     >>> steps_to_target(np.array([3.0, 2.0, 1.0, 0.5, 0.2, 0.1]), 2, 0.8)
     4
   """
-  epoch_means = losses[: len(losses) // steps_per_epoch * steps_per_epoch].reshape(
-      -1, steps_per_epoch).mean(1)
+  epoch_means = (
+    losses[: len(losses) // steps_per_epoch * steps_per_epoch].reshape(-1, steps_per_epoch).mean(1)
+  )
   epoch = _first_below(epoch_means, target)
   return None if epoch is None else (epoch + 1) * steps_per_epoch
 
 
-def compare_training(optimizers: Sequence[str], *, dataset: str, epochs: int, batch_size: int,
-                     hidden: int, seeds: Sequence[int], target_loss: float,
-                     lr_grids: Mapping[str, Sequence[float]] = LR_GRIDS) -> dict[str, Any]:
+def compare_training(
+  optimizers: Sequence[str],
+  *,
+  dataset: str,
+  epochs: int,
+  batch_size: int,
+  hidden: int,
+  seeds: Sequence[int],
+  target_loss: float,
+  lr_grids: Mapping[str, Sequence[float]] = LR_GRIDS,
+) -> dict[str, Any]:
   """One vmapped sweep (rates × seeds) per optimizer on ``dataset``; the numbers per optimizer."""
   train, test = data.load(dataset, "train"), data.load(dataset, "test")
   model = get_model("mlp", hidden=(hidden,), num_classes=data.num_classes(dataset))
@@ -206,35 +225,37 @@ def compare_training(optimizers: Sequence[str], *, dataset: str, epochs: int, ba
     best = int(np.argmin(per_rate))
     members = slice(best * len(seeds), (best + 1) * len(seeds))
     spe = sweep.steps_per_epoch
-    hits = [steps_to_target(losses[i], spe, target_loss) for i in range(*members.indices(
-        len(lrs)))]
+    hits = [steps_to_target(losses[i], spe, target_loss) for i in range(*members.indices(len(lrs)))]
     out[opt] = {
-        "learning_rate": float(rates[best]),
-        "train_loss": float(np.mean(train_metrics["loss"][members])),
-        "train_loss_std": float(np.std(train_metrics["loss"][members])),
-        "train_accuracy": float(np.mean(train_metrics["accuracy"][members])),
-        "test_accuracy": float(np.mean(test_metrics["accuracy"][members])),
-        "test_accuracy_std": float(np.std(test_metrics["accuracy"][members])),
-        "steps_to_target": hits,
-        "reached_target": int(sum(h is not None for h in hits)),
-        "num_models": int(len(lrs)),
-        "sweep_seconds": float(times[-1]),
-        "compile_seconds": float(sweep.compile_seconds),
-        "ms_per_step": 1e3 * float(times[-1]) / (epochs * spe),
-        "epoch_times": [float(t) for t in times],
-        "steps_per_epoch": spe,
-        "curve": losses[members].mean(0).tolist(),  # Minibatch loss per step, mean over seeds.
-        "rates": rates.tolist(),
-        "final_loss_per_rate": per_rate.tolist(),
-        "final_loss_per_rate_std": final_loss.reshape(len(rates), len(seeds)).std(1).tolist(),
-        "test_accuracy_per_rate": test_metrics["accuracy"].reshape(
-            len(rates), len(seeds)).mean(1).tolist(),
+      "learning_rate": float(rates[best]),
+      "train_loss": float(np.mean(train_metrics["loss"][members])),
+      "train_loss_std": float(np.std(train_metrics["loss"][members])),
+      "train_accuracy": float(np.mean(train_metrics["accuracy"][members])),
+      "test_accuracy": float(np.mean(test_metrics["accuracy"][members])),
+      "test_accuracy_std": float(np.std(test_metrics["accuracy"][members])),
+      "steps_to_target": hits,
+      "reached_target": int(sum(h is not None for h in hits)),
+      "num_models": int(len(lrs)),
+      "sweep_seconds": float(times[-1]),
+      "compile_seconds": float(sweep.compile_seconds),
+      "ms_per_step": 1e3 * float(times[-1]) / (epochs * spe),
+      "epoch_times": [float(t) for t in times],
+      "steps_per_epoch": spe,
+      "curve": losses[members].mean(0).tolist(),  # Minibatch loss per step, mean over seeds.
+      "rates": rates.tolist(),
+      "final_loss_per_rate": per_rate.tolist(),
+      "final_loss_per_rate_std": final_loss.reshape(len(rates), len(seeds)).std(1).tolist(),
+      "test_accuracy_per_rate": test_metrics["accuracy"]
+      .reshape(len(rates), len(seeds))
+      .mean(1)
+      .tolist(),
     }
   return out
 
 
 # ----------------------------------------------------------------------------------------------
 # Plots, tables and the driver.
+
 
 def _plot(workdir: str, two_d: dict, task: dict, dataset: str) -> list[str]:
   plt = common.pyplot()
@@ -244,14 +265,14 @@ def _plot(workdir: str, two_d: dict, task: dict, dataset: str) -> list[str]:
   fig, axes = plt.subplots(1, len(FUNCTIONS), figsize=(5.2 * len(FUNCTIONS), 4.4))
   for ax, (name, (f, x0, _, box)) in zip(axes, FUNCTIONS.items(), strict=True):
     g1, g2 = np.meshgrid(np.linspace(box[0], box[1], 200), np.linspace(box[2], box[3], 200))
-    z = np.asarray(jax.vmap(f, in_axes=1)(jnp.stack([g1.ravel(), g2.ravel()]))).reshape(
-        g1.shape)
+    z = np.asarray(jax.vmap(f, in_axes=1)(jnp.stack([g1.ravel(), g2.ravel()]))).reshape(g1.shape)
     levels = np.unique(np.quantile(z, np.linspace(0.0, 0.95, 25)))
     ax.contour(g1, g2, z, levels=levels, colors="lightgray", linewidths=0.7)
     for opt, res in two_d[name].items():
       path = np.asarray(res["path"])
-      ax.plot(path[:, 0], path[:, 1], ".-", ms=2, lw=1,
-              label=f"{opt} (η={res['learning_rate']:.3g})")
+      ax.plot(
+        path[:, 0], path[:, 1], ".-", ms=2, lw=1, label=f"{opt} (η={res['learning_rate']:.3g})"
+      )
     ax.plot(*x0, "k*", ms=9)
     ax.set(title=name, xlim=box[:2], ylim=box[2:], xlabel="x1", ylabel="x2")
     ax.legend(fontsize=7, loc="lower right")
@@ -265,26 +286,49 @@ def _plot(workdir: str, two_d: dict, task: dict, dataset: str) -> list[str]:
       epoch_means = curve.reshape(-1, spe).mean(1)
       if xkey == "step":
         ax.semilogy(np.arange(1, len(curve) + 1), curve, lw=0.6, alpha=0.35)
-        ax.semilogy(np.arange(1, len(epoch_means) + 1) * spe, epoch_means, "-",
-                    color=ax.lines[-1].get_color(), label=f"{opt} (η={res['learning_rate']:g})")
+        ax.semilogy(
+          np.arange(1, len(epoch_means) + 1) * spe,
+          epoch_means,
+          "-",
+          color=ax.lines[-1].get_color(),
+          label=f"{opt} (η={res['learning_rate']:g})",
+        )
       else:
-        ax.semilogy(res["epoch_times"], epoch_means, "o-", ms=3,
-                    label=f"{opt} (η={res['learning_rate']:g})")
-    ax.set(xlabel="step" if xkey == "step" else
-           f"wall-clock s ({next(iter(task.values()))['num_models']} models trained together)",
-           ylabel="training loss (minibatch; lines: epoch means)", title=f"{dataset} MLP")
+        ax.semilogy(
+          res["epoch_times"], epoch_means, "o-", ms=3, label=f"{opt} (η={res['learning_rate']:g})"
+        )
+    ax.set(
+      xlabel="step"
+      if xkey == "step"
+      else f"wall-clock s ({next(iter(task.values()))['num_models']} models trained together)",
+      ylabel="training loss (minibatch; lines: epoch means)",
+      title=f"{dataset} MLP",
+    )
     ax.legend(fontsize=8)
     save(fig, name)
 
   fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
   for opt, res in task.items():
-    ax0.errorbar(res["rates"], res["final_loss_per_rate"], yerr=res["final_loss_per_rate_std"],
-                 fmt="o-", ms=4, capsize=3, label=opt)
+    ax0.errorbar(
+      res["rates"],
+      res["final_loss_per_rate"],
+      yerr=res["final_loss_per_rate_std"],
+      fmt="o-",
+      ms=4,
+      capsize=3,
+      label=opt,
+    )
     ax1.plot(res["rates"], res["test_accuracy_per_rate"], "o-", ms=4, label=opt)
-  ax0.set(xscale="log", yscale="log", xlabel="learning rate",
-          ylabel="final training loss (mean ± std over seeds)", title="Optimization")
-  ax1.set(xscale="log", xlabel="learning rate", ylabel="test accuracy (mean over seeds)",
-          title="Learning")
+  ax0.set(
+    xscale="log",
+    yscale="log",
+    xlabel="learning rate",
+    ylabel="final training loss (mean ± std over seeds)",
+    title="Optimization",
+  )
+  ax1.set(
+    xscale="log", xlabel="learning rate", ylabel="test accuracy (mean over seeds)", title="Learning"
+  )
   ax0.legend(fontsize=8)
   save(fig, "lr_sensitivity.png")
   return paths
@@ -292,48 +336,66 @@ def _plot(workdir: str, two_d: dict, task: dict, dataset: str) -> list[str]:
 
 def format_table(results: Mapping[str, Any]) -> str:
   """The 2-D and real-task tables as text."""
-  lines = [f"2-D functions ({results['steps_2d']} steps, each optimizer at its best rate of "
-           f"{len(LR_GRID_2D)} from {LR_GRID_2D[0]:g} to {LR_GRID_2D[-1]:g}: lowest mean "
-           f"log(f - f*) over the last quarter)",
-           "function                   optimizer  best lr   final f       f - f*      "
-           "steps to f-f*<1e-3"]
+  lines = [
+    f"2-D functions ({results['steps_2d']} steps, each optimizer at its best rate of "
+    f"{len(LR_GRID_2D)} from {LR_GRID_2D[0]:g} to {LR_GRID_2D[-1]:g}: lowest mean "
+    f"log(f - f*) over the last quarter)",
+    "function                   optimizer  best lr   final f       f - f*      steps to f-f*<1e-3",
+  ]
   for name, rows in results["two_d"].items():
     for opt, r in rows.items():
       hit = "-" if r["steps_to_1e-3"] is None else str(r["steps_to_1e-3"])
-      lines.append(f"{name:<26} {opt:<10} {r['learning_rate']:<9.3g} "
-                   f"{r['final_value']:<13.4g} {r['final_gap']:<11.3g} {hit}")
+      lines.append(
+        f"{name:<26} {opt:<10} {r['learning_rate']:<9.3g} "
+        f"{r['final_value']:<13.4g} {r['final_gap']:<11.3g} {hit}"
+      )
   task = results["task"]
   first = next(iter(task.values()))
-  lines += ["", f"{results['dataset']} MLP({results['hidden']}), {results['epochs']} epochs of "
-                f"batch {results['batch_size']}; {first['num_models']} models per optimizer "
-                f"({len(first['rates'])} rates x {len(results['seeds'])} seeds) in one vmapped "
-                f"program; best rate by final training loss; target loss "
-                f"{results['target_loss']:g}",
-            "optimizer  best lr   train loss          train acc  test acc            "
-            "steps to target (reached)  ms/step (all models)"]
+  lines += [
+    "",
+    f"{results['dataset']} MLP({results['hidden']}), {results['epochs']} epochs of "
+    f"batch {results['batch_size']}; {first['num_models']} models per optimizer "
+    f"({len(first['rates'])} rates x {len(results['seeds'])} seeds) in one vmapped "
+    f"program; best rate by final training loss; target loss "
+    f"{results['target_loss']:g}",
+    "optimizer  best lr   train loss          train acc  test acc            "
+    "steps to target (reached)  ms/step (all models)",
+  ]
   for opt, r in task.items():
     hits = [h for h in r["steps_to_target"] if h is not None]
     steps = f"{np.mean(hits):.0f}" if hits else "-"
     reached = f"{steps} ({r['reached_target']}/{len(r['steps_to_target'])})"
-    lines.append(f"{opt:<10} {r['learning_rate']:<9.3g} "
-                 f"{r['train_loss']:.4f} ± {r['train_loss_std']:<8.4f}  "
-                 f"{r['train_accuracy']:<9.4f}  {r['test_accuracy']:.4f} ± "
-                 f"{r['test_accuracy_std']:<8.4f}  {reached:<26} {r['ms_per_step']:.2f}")
+    lines.append(
+      f"{opt:<10} {r['learning_rate']:<9.3g} "
+      f"{r['train_loss']:.4f} ± {r['train_loss_std']:<8.4f}  "
+      f"{r['train_accuracy']:<9.4f}  {r['test_accuracy']:.4f} ± "
+      f"{r['test_accuracy_std']:<8.4f}  {reached:<26} {r['ms_per_step']:.2f}"
+    )
   lines += ["", f"wall time {results['wall_time_s']:.1f} s"]
   return "\n".join(lines)
 
 
-def run(workdir: str, *, optimizers: Sequence[str] = OPTIMIZERS, steps_2d: int = 200,
-        dataset: str = "digits", epochs: int = 20, batch_size: int = 64, hidden: int = 64,
-        seeds: Sequence[int] = (0, 1, 2, 3), target_loss: float = 0.1,
-        lr_grids: Mapping[str, Sequence[float]] = LR_GRIDS) -> dict[str, Any]:
+def run(
+  workdir: str,
+  *,
+  optimizers: Sequence[str] = OPTIMIZERS,
+  steps_2d: int = 200,
+  dataset: str = "digits",
+  epochs: int = 20,
+  batch_size: int = 64,
+  hidden: int = 64,
+  seeds: Sequence[int] = (0, 1, 2, 3),
+  target_loss: float = 0.1,
+  lr_grids: Mapping[str, Sequence[float]] = LR_GRIDS,
+) -> dict[str, Any]:
   """Runs both comparisons, writes the PNGs and ``results.json``, returns the numbers."""
   unknown = [o for o in optimizers if o not in SCRATCH_OPTIMIZERS]
   if unknown or not optimizers:
     raise ValueError(f"Unknown optimizers {unknown}; valid: {sorted(SCRATCH_OPTIMIZERS)}.")
   if min(steps_2d, epochs, batch_size, hidden) <= 0 or not seeds:
-    raise ValueError("steps_2d, epochs, batch_size and hidden must be positive and seeds "
-                     "non-empty.")
+    raise ValueError(
+      "steps_2d, epochs, batch_size and hidden must be positive and seeds non-empty."
+    )
   if data.num_classes(dataset) is None:
     raise ValueError(f"dataset must be a classification set, got {dataset!r}.")
   if not target_loss > 0:
@@ -341,12 +403,27 @@ def run(workdir: str, *, optimizers: Sequence[str] = OPTIMIZERS, steps_2d: int =
   os.makedirs(workdir, exist_ok=True)
   start = time.perf_counter()
   two_d = compare_2d(optimizers, steps_2d)
-  task = compare_training(optimizers, dataset=dataset, epochs=epochs, batch_size=batch_size,
-                          hidden=hidden, seeds=seeds, target_loss=target_loss,
-                          lr_grids=lr_grids)
-  results = {"two_d": two_d, "task": task, "steps_2d": steps_2d, "dataset": dataset,
-             "epochs": epochs, "batch_size": batch_size, "hidden": hidden,
-             "seeds": list(seeds), "target_loss": target_loss}
+  task = compare_training(
+    optimizers,
+    dataset=dataset,
+    epochs=epochs,
+    batch_size=batch_size,
+    hidden=hidden,
+    seeds=seeds,
+    target_loss=target_loss,
+    lr_grids=lr_grids,
+  )
+  results = {
+    "two_d": two_d,
+    "task": task,
+    "steps_2d": steps_2d,
+    "dataset": dataset,
+    "epochs": epochs,
+    "batch_size": batch_size,
+    "hidden": hidden,
+    "seeds": list(seeds),
+    "target_loss": target_loss,
+  }
   results["plots"] = _plot(workdir, two_d, task, dataset)
   results["wall_time_s"] = time.perf_counter() - start
   common.write_json(workdir, results, indent=None)
@@ -356,9 +433,16 @@ def run(workdir: str, *, optimizers: Sequence[str] = OPTIMIZERS, steps_2d: int =
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(FLAGS.workdir, steps_2d=FLAGS.steps_2d, dataset=FLAGS.dataset,
-                epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, hidden=FLAGS.hidden,
-                seeds=tuple(range(FLAGS.num_seeds)), target_loss=FLAGS.target_loss)
+  results = run(
+    FLAGS.workdir,
+    steps_2d=FLAGS.steps_2d,
+    dataset=FLAGS.dataset,
+    epochs=FLAGS.epochs,
+    batch_size=FLAGS.batch_size,
+    hidden=FLAGS.hidden,
+    seeds=tuple(range(FLAGS.num_seeds)),
+    target_loss=FLAGS.target_loss,
+  )
   print(format_table(results))
   print(f"\nPlots and results.json in {FLAGS.workdir}")
 

@@ -61,24 +61,29 @@ def define_flags() -> None:
 
 
 SMALL_STD, LARGE_STD = 0.01, 0.5  # The "too small" and "too large" N(0, σ²) initializations.
-BALANCED_SPREAD = 10.0            # max/min norm across layers within one order of magnitude.
+BALANCED_SPREAD = 10.0  # max/min norm across layers within one order of magnitude.
 
 
-def init_configs(small_std: float = SMALL_STD, large_std: float = LARGE_STD
-                 ) -> dict[str, dict[str, Any]]:
+def init_configs(
+  small_std: float = SMALL_STD, large_std: float = LARGE_STD
+) -> dict[str, dict[str, Any]]:
   """The compared networks: activation × initialization, then two remedies (DeepMLP kwargs)."""
   configs = {}
   for act in ("sigmoid", "tanh", "relu"):
-    configs[f"{act} N(0,{small_std:g}²)"] = dict(activation=act, kernel_init="normal",
-                                                 init_std=small_std)
-    configs[f"{act} N(0,{large_std:g}²)"] = dict(activation=act, kernel_init="normal",
-                                                 init_std=large_std)
+    configs[f"{act} N(0,{small_std:g}²)"] = dict(
+      activation=act, kernel_init="normal", init_std=small_std
+    )
+    configs[f"{act} N(0,{large_std:g}²)"] = dict(
+      activation=act, kernel_init="normal", init_std=large_std
+    )
     configs[f"{act} xavier"] = dict(activation=act, kernel_init="xavier_normal")
     configs[f"{act} kaiming"] = dict(activation=act, kernel_init="kaiming_normal")
-  configs["sigmoid xavier + batchnorm"] = dict(activation="sigmoid", kernel_init="xavier_normal",
-                                               batch_norm=True)
-  configs["sigmoid xavier + residual"] = dict(activation="sigmoid", kernel_init="xavier_normal",
-                                              residual=True)
+  configs["sigmoid xavier + batchnorm"] = dict(
+    activation="sigmoid", kernel_init="xavier_normal", batch_norm=True
+  )
+  configs["sigmoid xavier + residual"] = dict(
+    activation="sigmoid", kernel_init="xavier_normal", residual=True
+  )
   return configs
 
 
@@ -89,8 +94,9 @@ def _safe_norm(x: jax.Array) -> jax.Array:
   return jnp.where(scale > 0, safe * jnp.linalg.norm(x / safe), 0.0)
 
 
-def layer_statistics(model: DeepMLP, x: jax.Array, y: jax.Array, key: jax.Array
-                     ) -> dict[str, np.ndarray]:
+def layer_statistics(
+  model: DeepMLP, x: jax.Array, y: jax.Array, key: jax.Array
+) -> dict[str, np.ndarray]:
   """Per-layer ‖∂L/∂W‖ (hidden layers input side first, then the head) and pre-activation std.
 
   The loss is the mean cross-entropy on the batch ``(x, y)`` at initialization; BatchNorm
@@ -105,14 +111,19 @@ def layer_statistics(model: DeepMLP, x: jax.Array, y: jax.Array, key: jax.Array
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _layer_statistics(model: DeepMLP, variables: Any, x: jax.Array, y: jax.Array
-                      ) -> tuple[jax.Array, jax.Array]:
+def _layer_statistics(
+  model: DeepMLP, variables: Any, x: jax.Array, y: jax.Array
+) -> tuple[jax.Array, jax.Array]:
   names = [f"layer_{i}" for i in range(model.depth)] + ["head"]
 
   def loss_fn(params):
-    logits, state = model.apply({**variables, "params": params}, x, train=True,
-                                mutable=["batch_stats", "intermediates"],
-                                capture_intermediates=lambda mdl, _: mdl.name in names)
+    logits, state = model.apply(
+      {**variables, "params": params},
+      x,
+      train=True,
+      mutable=["batch_stats", "intermediates"],
+      capture_intermediates=lambda mdl, _: mdl.name in names,
+    )
     return losses.softmax_cross_entropy(logits, y), state["intermediates"]
 
   grads, inter = jax.grad(loss_fn, has_aux=True)(variables["params"])
@@ -162,12 +173,21 @@ def epoch_orders(n: int, batch_size: int, epochs: int, seed: int) -> np.ndarray:
   """
   rng = np.random.default_rng(seed)
   steps = n // batch_size
-  return np.stack([rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size)
-                   for _ in range(epochs)]).astype(np.int32)
+  return np.stack(
+    [rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size) for _ in range(epochs)]
+  ).astype(np.int32)
 
 
-def train_curves(model: DeepMLP, train: dict, test: dict, order: np.ndarray, key: jax.Array, *,
-                 lr: float, momentum: float = 0.9) -> np.ndarray:
+def train_curves(
+  model: DeepMLP,
+  train: dict,
+  test: dict,
+  order: np.ndarray,
+  key: jax.Array,
+  *,
+  lr: float,
+  momentum: float = 0.9,
+) -> np.ndarray:
   """SGD with momentum on cross-entropy; BatchNorm statistics are threaded through the scan.
 
   Args:
@@ -188,22 +208,27 @@ def train_curves(model: DeepMLP, train: dict, test: dict, order: np.ndarray, key
   tx = optax.sgd(lr, momentum=momentum)
 
   def loss_fn(params, stats, xb, yb):
-    logits, new = model.apply({"params": params, "batch_stats": stats}, xb, train=True,
-                              mutable=["batch_stats"])
+    logits, new = model.apply(
+      {"params": params, "batch_stats": stats}, xb, train=True, mutable=["batch_stats"]
+    )
     return losses.softmax_cross_entropy(logits, yb), new.get("batch_stats", {})
 
   def step(c, i):
     params, stats, opt = c
-    (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        params, stats, xtr[i], ytr[i])
+    (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, stats, xtr[i], ytr[i])
     updates, opt = tx.update(grads, opt, params)
     return (optax.apply_updates(params, updates), stats, opt), loss
 
   def epoch(carry, idx):
     (params, stats, opt), step_losses = jax.lax.scan(step, carry, idx)
     logits = model.apply({"params": params, "batch_stats": stats}, xte, train=False)
-    metrics = jnp.stack([jnp.mean(step_losses), losses.softmax_cross_entropy(logits, yte),
-                         losses.accuracy(logits, yte)])
+    metrics = jnp.stack(
+      [
+        jnp.mean(step_losses),
+        losses.softmax_cross_entropy(logits, yte),
+        losses.accuracy(logits, yte),
+      ]
+    )
     return (params, stats, opt), metrics
 
   @jax.jit
@@ -214,8 +239,9 @@ def train_curves(model: DeepMLP, train: dict, test: dict, order: np.ndarray, key
   # Initialized eagerly: the random kernels compile once per shape and are reused by every
   # model, instead of once per jitted program.
   variables = model.init(key, xtr[:1])
-  return np.asarray(run_all(variables["params"], variables.get("batch_stats", {}),
-                            jnp.asarray(order)))
+  return np.asarray(
+    run_all(variables["params"], variables.get("batch_stats", {}), jnp.asarray(order))
+  )
 
 
 def _plot(workdir: str, grad: dict, remedy: dict, depth: int) -> list[str]:
@@ -225,14 +251,16 @@ def _plot(workdir: str, grad: dict, remedy: dict, depth: int) -> list[str]:
 
   layers = np.arange(1, depth + 2)  # Hidden layers 1..depth, then the head.
   groups = ["sigmoid", "tanh", "relu", "remedies"]
-  for key, ylabel, fname in (("grad_norms", "‖∂L/∂W‖ at initialization", "gradient_norms.png"),
-                             ("pre_activation_std", "pre-activation std",
-                              "activation_std.png")):
+  for key, ylabel, fname in (
+    ("grad_norms", "‖∂L/∂W‖ at initialization", "gradient_norms.png"),
+    ("pre_activation_std", "pre-activation std", "activation_std.png"),
+  ):
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), sharey=True)
     for ax, group in zip(axes, groups, strict=True):
       for name, res in grad.items():
-        in_group = ("+" in name) if group == "remedies" else (
-            name.startswith(group) and "+" not in name)
+        in_group = (
+          ("+" in name) if group == "remedies" else (name.startswith(group) and "+" not in name)
+        )
         if in_group:
           values = np.maximum(np.asarray(res[key], np.float64), 1e-45)  # 0 = underflow.
           ax.semilogy(layers, values, "o-", ms=3, label=name)
@@ -246,21 +274,36 @@ def _plot(workdir: str, grad: dict, remedy: dict, depth: int) -> list[str]:
     epochs = np.arange(1, len(hist) + 1)
     ax0.plot(epochs, hist[:, 0], label=name)
     ax1.plot(epochs, hist[:, 2], label=name)
-  ax0.set(xlabel="epoch", ylabel="training loss", yscale="log",
-          title=f"{depth}-layer sigmoid MLP (Xavier init)")
+  ax0.set(
+    xlabel="epoch",
+    ylabel="training loss",
+    yscale="log",
+    title=f"{depth}-layer sigmoid MLP (Xavier init)",
+  )
   ax1.set(xlabel="epoch", ylabel="test accuracy")
   ax0.legend(fontsize=8)
   save(fig, "remedies.png")
   return paths
 
 
-def run(workdir: str, *, depth: int = 20, width: int = 128, train_width: int = 64,
-        epochs: int = 30, learning_rate: float = 0.1, batch_size: int = 64,
-        grad_batch: int = 256, num_inits: int = 5, seed: int = 0) -> dict[str, Any]:
+def run(
+  workdir: str,
+  *,
+  depth: int = 20,
+  width: int = 128,
+  train_width: int = 64,
+  epochs: int = 30,
+  learning_rate: float = 0.1,
+  batch_size: int = 64,
+  grad_batch: int = 256,
+  num_inits: int = 5,
+  seed: int = 0,
+) -> dict[str, Any]:
   """Runs both experiments, writes the PNGs and ``results.json``, returns the numbers."""
   if min(depth, width, train_width, epochs, batch_size, grad_batch, num_inits) <= 0:
-    raise ValueError("depth, width, train_width, epochs, batch_size, grad_batch and num_inits "
-                     "must be positive.")
+    raise ValueError(
+      "depth, width, train_width, epochs, batch_size, grad_batch and num_inits must be positive."
+    )
   if not learning_rate > 0:
     raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
   os.makedirs(workdir, exist_ok=True)
@@ -280,33 +323,61 @@ def run(workdir: str, *, depth: int = 20, width: int = 128, train_width: int = 6
     runs = [layer_statistics(DeepMLP(depth=depth, width=width, **cfg), x, y, k) for k in init_keys]
     norms = np.mean([r["grad_norms"] for r in runs], axis=0)
     spread, label = verdict(norms)
-    grad[name] = {"grad_norms": norms.tolist(),
-                  "pre_activation_std": np.mean([r["pre_activation_std"] for r in runs],
-                                                axis=0).tolist(),
-                  "first_layer": float(norms[0]), "last_hidden": float(norms[depth - 1]),
-                  "head": float(norms[-1]), "spread": spread, "verdict": label,
-                  "per_init_spread": [verdict(r["grad_norms"])[0] for r in runs]}
+    grad[name] = {
+      "grad_norms": norms.tolist(),
+      "pre_activation_std": np.mean([r["pre_activation_std"] for r in runs], axis=0).tolist(),
+      "first_layer": float(norms[0]),
+      "last_hidden": float(norms[depth - 1]),
+      "head": float(norms[-1]),
+      "spread": spread,
+      "verdict": label,
+      "per_init_spread": [verdict(r["grad_norms"])[0] for r in runs],
+    }
 
   variants = {"plain": {}, "+ batchnorm": {"batch_norm": True}, "+ residual": {"residual": True}}
   order = epoch_orders(len(train["y"]), batch_size, epochs, seed)
-  remedy = {name: train_curves(DeepMLP(depth=depth, width=train_width, activation="sigmoid",
-                                       kernel_init="xavier_normal", **kw),
-                               train, test, order, k_train, lr=learning_rate)
-            for name, kw in variants.items()}
+  remedy = {
+    name: train_curves(
+      DeepMLP(
+        depth=depth, width=train_width, activation="sigmoid", kernel_init="xavier_normal", **kw
+      ),
+      train,
+      test,
+      order,
+      k_train,
+      lr=learning_rate,
+    )
+    for name, kw in variants.items()
+  }
 
   results: dict[str, Any] = {
-      "gradient_norms": {"depth": depth, "width": width, "batch": grad_batch,
-                         "num_inits": num_inits,
-                         "small_std": SMALL_STD, "large_std": LARGE_STD, **grad},
-      "remedies": {"depth": depth, "width": train_width, "epochs": epochs,
-                   "learning_rate": learning_rate, "activation": "sigmoid",
-                   "init": "xavier_normal",
-                   **{name: {"first_epoch_train_loss": float(h[0, 0]),
-                             "final_train_loss": float(h[-1, 0]),
-                             "final_test_loss": float(h[-1, 1]),
-                             "final_test_accuracy": float(h[-1, 2]),
-                             "best_test_accuracy": float(np.nanmax(h[:, 2]))}
-                      for name, h in remedy.items()}},
+    "gradient_norms": {
+      "depth": depth,
+      "width": width,
+      "batch": grad_batch,
+      "num_inits": num_inits,
+      "small_std": SMALL_STD,
+      "large_std": LARGE_STD,
+      **grad,
+    },
+    "remedies": {
+      "depth": depth,
+      "width": train_width,
+      "epochs": epochs,
+      "learning_rate": learning_rate,
+      "activation": "sigmoid",
+      "init": "xavier_normal",
+      **{
+        name: {
+          "first_epoch_train_loss": float(h[0, 0]),
+          "final_train_loss": float(h[-1, 0]),
+          "final_test_loss": float(h[-1, 1]),
+          "final_test_accuracy": float(h[-1, 2]),
+          "best_test_accuracy": float(np.nanmax(h[:, 2])),
+        }
+        for name, h in remedy.items()
+      },
+    },
   }
   results["plots"] = _plot(workdir, grad, remedy, depth)
   results["wall_time_s"] = time.perf_counter() - start
@@ -317,24 +388,33 @@ def run(workdir: str, *, depth: int = 20, width: int = 128, train_width: int = 6
 def format_table(results: dict[str, Any]) -> str:
   """The numbers of :func:`run` as plain-text tables."""
   g = results["gradient_norms"]
-  lines = [f"Gradient norms at init: {g['depth']} hidden layers x {g['width']}, batch "
-           f"{g['batch']} of digits, mean over {g['num_inits']} initializations",
-           f"{'network':<28}  {'layer 1':<9}  {'layer ' + str(g['depth']):<9}  {'head':<9}  "
-           f"{'max/min':<9}  {'worst init':<10}  verdict"]
+  lines = [
+    f"Gradient norms at init: {g['depth']} hidden layers x {g['width']}, batch "
+    f"{g['batch']} of digits, mean over {g['num_inits']} initializations",
+    f"{'network':<28}  {'layer 1':<9}  {'layer ' + str(g['depth']):<9}  {'head':<9}  "
+    f"{'max/min':<9}  {'worst init':<10}  verdict",
+  ]
   for name, r in g.items():
     if isinstance(r, dict):
-      lines.append(f"{name:<28}  {r['first_layer']:<9.2e}  {r['last_hidden']:<9.2e}  "
-                   f"{r['head']:<9.2e}  {r['spread']:<9.2e}  {max(r['per_init_spread']):<10.2e}  "
-                   f"{r['verdict']}")
+      lines.append(
+        f"{name:<28}  {r['first_layer']:<9.2e}  {r['last_hidden']:<9.2e}  "
+        f"{r['head']:<9.2e}  {r['spread']:<9.2e}  {max(r['per_init_spread']):<10.2e}  "
+        f"{r['verdict']}"
+      )
   rm = results["remedies"]
-  lines += ["", f"Training a {rm['depth']}-layer {rm['activation']} MLP (width {rm['width']}, "
-                f"{rm['init']}), SGD momentum lr={rm['learning_rate']:g}, {rm['epochs']} epochs",
-            "variant       epoch-1 train loss  final train loss  final test acc  best test acc"]
+  lines += [
+    "",
+    f"Training a {rm['depth']}-layer {rm['activation']} MLP (width {rm['width']}, "
+    f"{rm['init']}), SGD momentum lr={rm['learning_rate']:g}, {rm['epochs']} epochs",
+    "variant       epoch-1 train loss  final train loss  final test acc  best test acc",
+  ]
   for name, r in rm.items():
     if isinstance(r, dict):
-      lines.append(f"{name:<12}  {r['first_epoch_train_loss']:<18.4f}  "
-                   f"{r['final_train_loss']:<16.4f}  {r['final_test_accuracy']:<14.4f}  "
-                   f"{r['best_test_accuracy']:.4f}")
+      lines.append(
+        f"{name:<12}  {r['first_epoch_train_loss']:<18.4f}  "
+        f"{r['final_train_loss']:<16.4f}  {r['final_test_accuracy']:<14.4f}  "
+        f"{r['best_test_accuracy']:.4f}"
+      )
   lines += ["", f"wall time {results['wall_time_s']:.1f} s"]
   return "\n".join(lines)
 
@@ -342,9 +422,16 @@ def format_table(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(FLAGS.workdir, depth=FLAGS.depth, width=FLAGS.width,
-                train_width=FLAGS.train_width, epochs=FLAGS.epochs,
-                learning_rate=FLAGS.learning_rate, num_inits=FLAGS.num_inits, seed=FLAGS.seed)
+  results = run(
+    FLAGS.workdir,
+    depth=FLAGS.depth,
+    width=FLAGS.width,
+    train_width=FLAGS.train_width,
+    epochs=FLAGS.epochs,
+    learning_rate=FLAGS.learning_rate,
+    num_inits=FLAGS.num_inits,
+    seed=FLAGS.seed,
+  )
   print(format_table(results))
   print(f"\nPlots and results.json in {FLAGS.workdir}")
 

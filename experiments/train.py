@@ -18,11 +18,13 @@ from ml_collections import config_flags
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "main.py")
 
-config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG, "Experiment configuration file.",
-                                lock_config=True)
+config_flags.DEFINE_config_file(
+  "config", _DEFAULT_CONFIG, "Experiment configuration file.", lock_config=True
+)
 flags.DEFINE_string("workdir", "runs/main", "Directory for checkpoints, metrics and config.")
-flags.DEFINE_bool("multihost", False,
-                  "Call jax.distributed.initialize() first (one process per host).")
+flags.DEFINE_bool(
+  "multihost", False, "Call jax.distributed.initialize() first (one process per host)."
+)
 
 
 def main(argv):

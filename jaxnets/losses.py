@@ -27,8 +27,9 @@ def squared_loss(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
   predictions, targets = jnp.asarray(predictions), jnp.asarray(targets)
   if predictions.shape != targets.shape:
     raise ValueError(
-        f"squared_loss: predictions have shape {predictions.shape} but targets have shape "
-        f"{targets.shape}; they must match (reshape targets to {predictions.shape}).")
+      f"squared_loss: predictions have shape {predictions.shape} but targets have shape "
+      f"{targets.shape}; they must match (reshape targets to {predictions.shape})."
+    )
   return jnp.mean(0.5 * jnp.square(predictions - targets))
 
 
@@ -73,8 +74,9 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
   logits, labels = jnp.asarray(logits), jnp.asarray(labels)
   if logits.ndim != labels.ndim + 1 or logits.shape[:-1] != labels.shape:
     raise ValueError(
-        f"softmax_cross_entropy: logits of shape {logits.shape} need labels of shape "
-        f"{logits.shape[:-1]}, got {labels.shape}.")
+      f"softmax_cross_entropy: logits of shape {logits.shape} need labels of shape "
+      f"{logits.shape[:-1]}, got {labels.shape}."
+    )
   logp = log_softmax(logits)
   picked = jnp.take_along_axis(logp, labels[..., None].astype(jnp.int32), axis=-1)[..., 0]
   return -jnp.mean(picked)
@@ -96,8 +98,8 @@ def accuracy(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
 
 
 _LOSSES = {
-    "cross_entropy": softmax_cross_entropy,
-    "squared": squared_loss,
+  "cross_entropy": softmax_cross_entropy,
+  "squared": squared_loss,
 }
 
 

@@ -37,8 +37,9 @@ def named_parameters(params: Any) -> dict[str, jax.Array]:
 
 def count_params(params: Any) -> int:
   """Total number of scalars in a pytree of arrays."""
-  return int(sum(np.prod(np.shape(leaf), dtype=np.int64)
-                 for leaf in jax.tree_util.tree_leaves(params)))
+  return int(
+    sum(np.prod(np.shape(leaf), dtype=np.int64) for leaf in jax.tree_util.tree_leaves(params))
+  )
 
 
 def parameters(params: Any) -> list[jax.Array]:
@@ -70,22 +71,26 @@ def _is_typed_key(leaf: Any) -> bool:
 
 def _raw_keys(tree: Any) -> Any:
   """Typed PRNG keys (``jax.random.key``) as their raw ``uint32`` data, which Orbax stores."""
+
   def raw(leaf):
     if not _is_typed_key(leaf):
       return leaf
     if isinstance(leaf, jax.ShapeDtypeStruct):
       return jax.eval_shape(jax.random.key_data, leaf)
     return jax.random.key_data(leaf)
+
   return jax.tree_util.tree_map(raw, tree)
 
 
 def _wrap_keys(restored: Any, target: Any) -> Any:
   """Re-wraps raw key data wherever ``target`` holds a typed PRNG key."""
+
   def wrap(value, like):
     if not _is_typed_key(like):
       return value
     impl = None if isinstance(like, jax.ShapeDtypeStruct) else jax.random.key_impl(like)
     return jax.random.wrap_key_data(value, impl=impl)
+
   return jax.tree_util.tree_map(wrap, restored, target)
 
 
@@ -120,11 +125,14 @@ def save_params(path: Any, pytree: Any, *, force: bool = False) -> str:
   target = _checkpoint_path(path)
   for name, leaf in named_parameters(pytree).items():
     if not isinstance(leaf, (jax.Array, np.ndarray, np.generic, int, float, bool)):
-      raise ValueError(f"save_params: leaf {name!r} is a {type(leaf).__name__}; leaves must be "
-                       f"arrays or numbers (jax.Array, numpy array, int, float).")
+      raise ValueError(
+        f"save_params: leaf {name!r} is a {type(leaf).__name__}; leaves must be "
+        f"arrays or numbers (jax.Array, numpy array, int, float)."
+      )
   if target.exists() and not force:
-    raise FileExistsError(f"{target} already exists; pass force=True to replace it, or choose "
-                          f"a new path.")
+    raise FileExistsError(
+      f"{target} already exists; pass force=True to replace it, or choose a new path."
+    )
   pytree = _raw_keys(pytree)
   checkpointer = ocp.StandardCheckpointer()
   try:
@@ -178,18 +186,22 @@ def load_params(path: Any, target: Any = None) -> Any:
   """
   source = _checkpoint_path(path)
   if not source.exists():
-    raise FileNotFoundError(f"No saved parameters at {source}: the path does not exist. "
-                            f"Save them first with save_params({str(source)!r}, params).")
+    raise FileNotFoundError(
+      f"No saved parameters at {source}: the path does not exist. "
+      f"Save them first with save_params({str(source)!r}, params)."
+    )
   checkpointer = ocp.StandardCheckpointer()
   try:
     try:
       stored = checkpointer.metadata(source).item_metadata
     except Exception as err:  # Orbax raises several types for a non-checkpoint directory.
-      raise FileNotFoundError(f"{source} holds no checkpoint written by save_params: {err}") \
-          from err
+      raise FileNotFoundError(
+        f"{source} holds no checkpoint written by save_params: {err}"
+      ) from err
     if stored is None:
-      raise FileNotFoundError(f"{source} exists but holds no checkpoint written by save_params "
-                              f"(no Orbax metadata found).")
+      raise FileNotFoundError(
+        f"{source} exists but holds no checkpoint written by save_params (no Orbax metadata found)."
+      )
     if target is None:
       return checkpointer.restore(source)
     raw_target = _raw_keys(target)
@@ -203,14 +215,22 @@ def _check_matches(source: Any, stored: dict[str, Any], wanted: dict[str, Any]) 
   """Raises a ValueError listing missing names, unexpected names and shape mismatches."""
   missing = [k for k in wanted if k not in stored]
   unexpected = [k for k in stored if k not in wanted]
-  shapes = [f"{k}: saved {tuple(stored[k].shape)}, target {tuple(np.shape(wanted[k]))}"
-            for k in wanted if k in stored and tuple(stored[k].shape) != tuple(np.shape(wanted[k]))]
+  shapes = [
+    f"{k}: saved {tuple(stored[k].shape)}, target {tuple(np.shape(wanted[k]))}"
+    for k in wanted
+    if k in stored and tuple(stored[k].shape) != tuple(np.shape(wanted[k]))
+  ]
   if missing or unexpected or shapes:
-    parts = [f"missing from the checkpoint: {missing}" if missing else "",
-             f"in the checkpoint but not in target: {unexpected}" if unexpected else "",
-             f"shape mismatches: {shapes}" if shapes else ""]
-    raise ValueError(f"load_params: the checkpoint at {source} does not match target; "
-                     + "; ".join(p for p in parts if p) + ".")
+    parts = [
+      f"missing from the checkpoint: {missing}" if missing else "",
+      f"in the checkpoint but not in target: {unexpected}" if unexpected else "",
+      f"shape mismatches: {shapes}" if shapes else "",
+    ]
+    raise ValueError(
+      f"load_params: the checkpoint at {source} does not match target; "
+      + "; ".join(p for p in parts if p)
+      + "."
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -231,16 +251,21 @@ def _resolve_placement(device: Any) -> Any:
       devices = jax.devices(platform)
     except RuntimeError as err:
       available = sorted({d.platform for d in jax.devices()} | {"cpu"})
-      raise ValueError(f"No {platform!r} devices here ({err}); available platforms: "
-                       f"{available}.") from err
+      raise ValueError(
+        f"No {platform!r} devices here ({err}); available platforms: {available}."
+      ) from err
     if not index:
       return devices[0]
     if not index.isdigit() or int(index) >= len(devices):
-      raise ValueError(f"Device {device!r}: index must be 0..{len(devices) - 1} for the "
-                       f"{len(devices)} {platform} device(s).")
+      raise ValueError(
+        f"Device {device!r}: index must be 0..{len(devices) - 1} for the "
+        f"{len(devices)} {platform} device(s)."
+      )
     return devices[int(index)]
-  raise ValueError(f"device must be None, a platform string ('cpu', 'gpu', 'tpu', 'cuda:1'), "
-                   f"a jax.Device, a Sharding or a Mesh; got {type(device).__name__}.")
+  raise ValueError(
+    f"device must be None, a platform string ('cpu', 'gpu', 'tpu', 'cuda:1'), "
+    f"a jax.Device, a Sharding or a Mesh; got {type(device).__name__}."
+  )
 
 
 def device_put_params(pytree: Any, device: Any = None) -> Any:

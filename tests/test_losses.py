@@ -20,10 +20,13 @@ def _optax_ce(logits, labels):
 def test_cross_entropy_equals_optax():
   @jax.jit  # One compiled program instead of one per operation.
   def compare(logits, labels):
-    return (losses.softmax_cross_entropy(logits, labels), _optax_ce(logits, labels),
-            jax.grad(losses.softmax_cross_entropy)(logits, labels),
-            jax.grad(_optax_ce)(logits, labels),
-            (losses.softmax(logits) - losses.one_hot(labels, 5)) / logits.shape[0])
+    return (
+      losses.softmax_cross_entropy(logits, labels),
+      _optax_ce(logits, labels),
+      jax.grad(losses.softmax_cross_entropy)(logits, labels),
+      jax.grad(_optax_ce)(logits, labels),
+      (losses.softmax(logits) - losses.one_hot(labels, 5)) / logits.shape[0],
+    )
 
   ours, theirs, g_ours, g_optax, closed_form = compare(LOGITS, LABELS)
   np.testing.assert_allclose(ours, theirs, rtol=1e-6)
@@ -38,10 +41,15 @@ def test_cross_entropy_is_stable_for_huge_logits():
 
   @jax.jit
   def compare(logits, labels):
-    naive = -jnp.mean(jnp.log(jnp.exp(logits)[jnp.arange(3), labels]
-                              / jnp.sum(jnp.exp(logits), axis=1)))
-    return (losses.softmax_cross_entropy(logits, labels), naive, _optax_ce(logits, labels),
-            jax.grad(losses.softmax_cross_entropy)(logits, labels))
+    naive = -jnp.mean(
+      jnp.log(jnp.exp(logits)[jnp.arange(3), labels] / jnp.sum(jnp.exp(logits), axis=1))
+    )
+    return (
+      losses.softmax_cross_entropy(logits, labels),
+      naive,
+      _optax_ce(logits, labels),
+      jax.grad(losses.softmax_cross_entropy)(logits, labels),
+    )
 
   ours, naive, theirs, grads = compare(logits, labels)
   assert not bool(jnp.isfinite(naive))  # The textbook formula overflows here ...
@@ -57,8 +65,9 @@ def test_softmax_is_a_distribution_and_matches_jax():
   assert bool(jnp.all(probs >= 0))
   np.testing.assert_allclose(jnp.sum(probs, axis=-1), 1.0, rtol=1e-6)
   np.testing.assert_allclose(losses.softmax(LOGITS), jax.nn.softmax(LOGITS), rtol=1e-6)
-  np.testing.assert_allclose(losses.log_softmax(LOGITS), jax.nn.log_softmax(LOGITS), rtol=1e-5,
-                             atol=1e-6)
+  np.testing.assert_allclose(
+    losses.log_softmax(LOGITS), jax.nn.log_softmax(LOGITS), rtol=1e-5, atol=1e-6
+  )
   # Along another axis, and invariant to adding a constant.
   np.testing.assert_allclose(jnp.sum(losses.softmax(LOGITS, axis=0), axis=0), 1.0, rtol=1e-6)
   np.testing.assert_allclose(losses.softmax(LOGITS + 100.0), losses.softmax(LOGITS), atol=1e-5)
@@ -76,18 +85,25 @@ def test_squared_loss_equals_optax_l2_loss():
   pred = jnp.asarray(RNG.normal(size=(6, 2)), jnp.float32)
   target = jnp.asarray(RNG.normal(size=(6, 2)), jnp.float32)
   # optax.l2_loss is the elementwise ½(ŷ − y)²; its mean is the course's loss.
-  np.testing.assert_allclose(losses.squared_loss(pred, target),
-                             optax.l2_loss(pred, target).mean(), rtol=1e-6)
-  np.testing.assert_allclose(jax.grad(losses.squared_loss)(pred, target),
-                             (pred - target) / pred.size, rtol=1e-6)
+  np.testing.assert_allclose(
+    losses.squared_loss(pred, target), optax.l2_loss(pred, target).mean(), rtol=1e-6
+  )
+  np.testing.assert_allclose(
+    jax.grad(losses.squared_loss)(pred, target), (pred - target) / pred.size, rtol=1e-6
+  )
 
 
 def test_l2_penalty_gradient_is_the_weights():
-  params = {"dense": {"kernel": jnp.asarray(RNG.normal(size=(3, 2)), jnp.float32),
-                      "bias": jnp.array([0.5, -1.0])}}
+  params = {
+    "dense": {
+      "kernel": jnp.asarray(RNG.normal(size=(3, 2)), jnp.float32),
+      "bias": jnp.array([0.5, -1.0]),
+    }
+  }
   value, grads = jax.value_and_grad(losses.l2_penalty)(params)
-  np.testing.assert_allclose(value, 0.5 * (np.sum(np.square(params["dense"]["kernel"])) + 1.25),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    value, 0.5 * (np.sum(np.square(params["dense"]["kernel"])) + 1.25), rtol=1e-6
+  )
   for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(params), strict=True):
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
@@ -105,8 +121,9 @@ def test_get_loss():
 
 
 def test_shape_mismatch_errors():
-  with pytest.raises(ValueError, match="predictions have shape \\(4, 1\\) but targets have "
-                                       "shape \\(4,\\)"):
+  with pytest.raises(
+    ValueError, match="predictions have shape \\(4, 1\\) but targets have shape \\(4,\\)"
+  ):
     losses.squared_loss(jnp.zeros((4, 1)), jnp.zeros(4))
   with pytest.raises(ValueError, match="need labels of shape \\(8,\\), got \\(8, 5\\)"):
     losses.softmax_cross_entropy(LOGITS, losses.one_hot(LABELS, 5))

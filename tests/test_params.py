@@ -30,8 +30,14 @@ def mlp_params():
 
 def test_named_parameters_and_count(mlp_params):
   names = P.named_parameters(mlp_params)
-  assert list(names) == ["Dense_0/bias", "Dense_0/kernel", "Dense_1/bias", "Dense_1/kernel",
-                         "Dense_2/bias", "Dense_2/kernel"]
+  assert list(names) == [
+    "Dense_0/bias",
+    "Dense_0/kernel",
+    "Dense_1/bias",
+    "Dense_1/kernel",
+    "Dense_2/bias",
+    "Dense_2/kernel",
+  ]
   assert names["Dense_0/kernel"].shape == (6, 5)
   assert P.count_params(mlp_params) == (6 * 5 + 5) + (5 * 4 + 4) + (4 * 3 + 3)
   listed = P.parameters(mlp_params)
@@ -42,8 +48,12 @@ def test_named_parameters_and_count(mlp_params):
 
 
 def test_save_load_round_trip_exact(tmp_path, mlp_params):
-  tree = {"params": mlp_params, "step": jnp.int32(7), "half": jnp.arange(4, dtype=jnp.bfloat16),
-          "host": np.arange(6, dtype=np.int64).reshape(2, 3)}
+  tree = {
+    "params": mlp_params,
+    "step": jnp.int32(7),
+    "half": jnp.arange(4, dtype=jnp.bfloat16),
+    "host": np.arange(6, dtype=np.int64).reshape(2, 3),
+  }
   path = P.save_params(tmp_path / "ckpt", tree)
   assert os.path.isabs(path) and os.path.isdir(path)
   for loaded in (P.load_params(path), P.load_params(tmp_path / "ckpt", target=tree)):
@@ -67,19 +77,21 @@ def test_load_into_namedtuple_state_and_abstract_target(tmp_path, mlp_params):
   P.save_params(tmp_path / "opt", state)
   restored = P.load_params(tmp_path / "opt", target=jax.eval_shape(opt.init, mlp_params))
   assert type(restored[0]) is type(state[0]) and int(restored[0].count) == 1
-  np.testing.assert_array_equal(restored[0].mu["Dense_0"]["kernel"],
-                                state[0].mu["Dense_0"]["kernel"])
+  np.testing.assert_array_equal(
+    restored[0].mu["Dense_0"]["kernel"], state[0].mu["Dense_0"]["kernel"]
+  )
   # An abstract target picks dtype and placement without allocating the arrays first.
   device = jax.devices()[0]
   abstract = jax.tree.map(
-      lambda a: jax.ShapeDtypeStruct(a.shape, jnp.float16,
-                                     sharding=jax.sharding.SingleDeviceSharding(device)),
-      mlp_params)
+    lambda a: jax.ShapeDtypeStruct(
+      a.shape, jnp.float16, sharding=jax.sharding.SingleDeviceSharding(device)
+    ),
+    mlp_params,
+  )
   P.save_params(tmp_path / "p", mlp_params)
   half = P.load_params(tmp_path / "p", target=abstract)
   assert half["Dense_2"]["kernel"].dtype == jnp.float16
-  np.testing.assert_allclose(half["Dense_2"]["kernel"], mlp_params["Dense_2"]["kernel"],
-                             rtol=1e-3)
+  np.testing.assert_allclose(half["Dense_2"]["kernel"], mlp_params["Dense_2"]["kernel"], rtol=1e-3)
 
 
 def test_typed_prng_keys_round_trip(tmp_path):
@@ -87,12 +99,14 @@ def test_typed_prng_keys_round_trip(tmp_path):
   P.save_params(tmp_path / "k", state)
   loaded = P.load_params(tmp_path / "k", target=state)
   assert jax.dtypes.issubdtype(loaded["rng"].dtype, jax.dtypes.prng_key)
-  np.testing.assert_array_equal(jax.random.key_data(loaded["rng"]),
-                                jax.random.key_data(state["rng"]))
+  np.testing.assert_array_equal(
+    jax.random.key_data(loaded["rng"]), jax.random.key_data(state["rng"])
+  )
   np.testing.assert_array_equal(loaded["raw"], state["raw"])
   abstract = P.load_params(tmp_path / "k", target=jax.eval_shape(lambda: state))
-  np.testing.assert_array_equal(jax.random.key_data(abstract["rng"]),
-                                jax.random.key_data(state["rng"]))
+  np.testing.assert_array_equal(
+    jax.random.key_data(abstract["rng"]), jax.random.key_data(state["rng"])
+  )
   assert P.load_params(tmp_path / "k")["rng"].dtype == np.uint32  # Raw data without a target.
 
 
@@ -117,8 +131,9 @@ def test_load_errors(tmp_path, mlp_params):
     P.load_params(tmp_path / "empty")
   P.save_params(tmp_path / "p", mlp_params)
   # Shapes are enough for a target: jax.eval_shape gives them without running anything.
-  other = jax.eval_shape(MLP(hidden=(7,), num_classes=3).init, jax.random.key(0),
-                         jnp.ones((1, 6)))["params"]
+  other = jax.eval_shape(MLP(hidden=(7,), num_classes=3).init, jax.random.key(0), jnp.ones((1, 6)))[
+    "params"
+  ]
   with pytest.raises(ValueError) as err:
     P.load_params(tmp_path / "p", target=other)
   message = str(err.value)
@@ -130,8 +145,14 @@ def test_load_errors(tmp_path, mlp_params):
 
 def test_device_put_params(mlp_params):
   cpu = jax.devices("cpu")[0]
-  for where in (None, "cpu", "cpu:0", cpu, jax.sharding.SingleDeviceSharding(cpu),
-                jax.sharding.Mesh(np.array(jax.devices()), ("data",))):
+  for where in (
+    None,
+    "cpu",
+    "cpu:0",
+    cpu,
+    jax.sharding.SingleDeviceSharding(cpu),
+    jax.sharding.Mesh(np.array(jax.devices()), ("data",)),
+  ):
     placed = P.device_put_params(mlp_params, where)
     for leaf in jax.tree.leaves(placed):
       assert leaf.devices() == {cpu}
@@ -155,11 +176,11 @@ def test_device_put_params_replicates_over_a_mesh_of_four_devices():
       assert P.device_put_params({"w": jnp.ones(2)}, "cpu:3")["w"].devices() == {jax.devices()[3]}
       print("ok")
   """)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-             JAX_PLATFORMS="cpu")
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  result = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True,
-                          text=True, timeout=120)
+  result = subprocess.run(
+    [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, timeout=120
+  )
   assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
@@ -171,4 +192,8 @@ def test_named_parameters_of_a_named_module():
 
   variables = jax.eval_shape(Net().init, jax.random.key(0), jnp.ones((1, 4, 4, 1)))
   assert sorted(P.named_parameters(variables["params"])) == [
-      "conv1/bias", "conv1/kernel", "fc/bias", "fc/kernel"]
+    "conv1/bias",
+    "conv1/kernel",
+    "fc/bias",
+    "fc/kernel",
+  ]

@@ -48,18 +48,23 @@ def _assert_trees_close(a, b):
 def test_l2_penalty_equals_add_decayed_weights_for_sgd():
   x, y, params = _problem()
   from_scratch = _optax_run(
-      optax.sgd(LR), lambda p: _data_loss(p, x, y) + LAMBDA * l2_penalty(p), params)
-  builtin = _optax_run(optax.chain(optax.add_decayed_weights(LAMBDA), optax.sgd(LR)),
-                       lambda p: _data_loss(p, x, y), params)
+    optax.sgd(LR), lambda p: _data_loss(p, x, y) + LAMBDA * l2_penalty(p), params
+  )
+  builtin = _optax_run(
+    optax.chain(optax.add_decayed_weights(LAMBDA), optax.sgd(LR)),
+    lambda p: _data_loss(p, x, y),
+    params,
+  )
   grad = jax.grad(_data_loss)
-  by_hand = _run(lambda p: jax.tree_util.tree_map(
-      lambda w, g: (1 - LR * LAMBDA) * w - LR * g, p, grad(p, x, y)), params)
+  by_hand = _run(
+    lambda p: jax.tree_util.tree_map(lambda w, g: (1 - LR * LAMBDA) * w - LR * g, p, grad(p, x, y)),
+    params,
+  )
   _assert_trees_close(from_scratch, builtin)
   _assert_trees_close(from_scratch, by_hand)
   # Decay really acted: without it the kernel ends far from the decayed one.
   plain = _optax_run(optax.sgd(LR), lambda p: _data_loss(p, x, y), params)
-  assert float(jnp.linalg.norm(plain["kernel"])) > 1.2 * float(
-      jnp.linalg.norm(builtin["kernel"]))
+  assert float(jnp.linalg.norm(plain["kernel"])) > 1.2 * float(jnp.linalg.norm(builtin["kernel"]))
 
 
 def test_decaying_only_the_kernel_with_a_mask():
@@ -67,15 +72,19 @@ def test_decaying_only_the_kernel_with_a_mask():
   penalty = lambda p: _data_loss(p, x, y) + LAMBDA * l2_penalty({"kernel": p["kernel"]})
   from_scratch = _optax_run(optax.sgd(LR), penalty, params)
   mask = {"kernel": True, "bias": False}
-  builtin = _optax_run(optax.chain(optax.add_decayed_weights(LAMBDA, mask=mask), optax.sgd(LR)),
-                       lambda p: _data_loss(p, x, y), params)
+  builtin = _optax_run(
+    optax.chain(optax.add_decayed_weights(LAMBDA, mask=mask), optax.sgd(LR)),
+    lambda p: _data_loss(p, x, y),
+    params,
+  )
   _assert_trees_close(from_scratch, builtin)
 
 
 def test_l2_penalty_and_decoupled_decay_differ_for_adam():
   """The equivalence is special to SGD: Adam + L2 is not AdamW (the check can fail)."""
   x, y, params = _problem()
-  adam_l2 = _optax_run(optax.adam(LR), lambda p: _data_loss(p, x, y) + LAMBDA * l2_penalty(p),
-                       params)
+  adam_l2 = _optax_run(
+    optax.adam(LR), lambda p: _data_loss(p, x, y) + LAMBDA * l2_penalty(p), params
+  )
   adamw = _optax_run(optax.adamw(LR, weight_decay=LAMBDA), lambda p: _data_loss(p, x, y), params)
   assert not np.allclose(adam_l2["kernel"], adamw["kernel"], rtol=1e-3, atol=1e-4)

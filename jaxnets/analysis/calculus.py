@@ -40,10 +40,10 @@ def _compiled(kind: str, f: ScalarFn) -> Callable[..., Any]:
 
 
 _TRANSFORMS: dict[str, Callable[[ScalarFn], Callable[..., Any]]] = {
-    "value": jax.jit,
-    "grad": lambda f: jax.jit(jax.grad(f)),
-    "hessian": lambda f: jax.jit(jax.hessian(f)),
-    "jvp": lambda f: jax.jit(lambda x, u: jax.jvp(f, (x,), (u,))[1]),
+  "value": jax.jit,
+  "grad": lambda f: jax.jit(jax.grad(f)),
+  "hessian": lambda f: jax.jit(jax.hessian(f)),
+  "jvp": lambda f: jax.jit(lambda x, u: jax.jvp(f, (x,), (u,))[1]),
 }
 
 
@@ -59,8 +59,10 @@ def _check_scalar_output(f: ScalarFn, x: PyTree, fn: str) -> None:
 
 
 def _tree_vdot(a: PyTree, b: PyTree) -> jax.Array:
-  return sum(jnp.vdot(x, y) for x, y in zip(jax.tree_util.tree_leaves(a),
-                                            jax.tree_util.tree_leaves(b), strict=True))
+  return sum(
+    jnp.vdot(x, y)
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True)
+  )
 
 
 def _tree_norm(a: PyTree) -> jax.Array:
@@ -119,14 +121,17 @@ def directional_derivative(f: ScalarFn, x: PyTree, u: PyTree) -> jax.Array:
     raise ValueError("directional_derivative: u must have the same pytree structure as x.")
   for xl, ul in zip(jax.tree_util.tree_leaves(x), jax.tree_util.tree_leaves(u), strict=True):
     if jnp.shape(xl) != jnp.shape(ul):
-      raise ValueError(f"directional_derivative: u leaf of shape {jnp.shape(ul)} does not "
-                       f"match x leaf of shape {jnp.shape(xl)}.")
+      raise ValueError(
+        f"directional_derivative: u leaf of shape {jnp.shape(ul)} does not "
+        f"match x leaf of shape {jnp.shape(xl)}."
+      )
   unit, size = _unit(u)
   if not _is_traced(size):
     check_finite(size, "directional_derivative direction u")
     if float(size) == 0.0:
-      raise ValueError("directional_derivative: u is the zero vector; a direction must be "
-                       "non-zero.")
+      raise ValueError(
+        "directional_derivative: u is the zero vector; a direction must be non-zero."
+      )
   x = jax.tree_util.tree_map(lambda a, t: jnp.asarray(a, jnp.result_type(t)), x, unit)
   return _compiled("jvp", f)(x, unit)
 
@@ -236,8 +241,9 @@ def _flat_derivatives(f, x):
   return f_flat(flat), jax.grad(f_flat)(flat), jnp.linalg.eigvalsh(0.5 * (h + h.T))
 
 
-def classify_stationary_point(f: ScalarFn, x: PyTree, *, tol: float | None = None,
-                              grad_tol: float | None = None) -> str:
+def classify_stationary_point(
+  f: ScalarFn, x: PyTree, *, tol: float | None = None, grad_tol: float | None = None
+) -> str:
   """Labels a stationary point from the Hessian's eigenvalues (host-checked).
 
   First-order condition: ‖∇f(x)‖ ≤ ``grad_tol``, else ``ValueError`` ("not stationary").
@@ -274,8 +280,10 @@ def classify_stationary_point(f: ScalarFn, x: PyTree, *, tol: float | None = Non
   if grad_tol is None:
     grad_tol = eps_tol * max(1.0, abs(float(value)))
   if not gnorm <= grad_tol:
-    raise ValueError(f"classify_stationary_point: not stationary, ‖∇f(x)‖ = {gnorm:.3g} > "
-                     f"grad_tol = {grad_tol:.3g}; only points with ∇f = 0 can be classified.")
+    raise ValueError(
+      f"classify_stationary_point: not stationary, ‖∇f(x)‖ = {gnorm:.3g} > "
+      f"grad_tol = {grad_tol:.3g}; only points with ∇f = 0 can be classified."
+    )
   lam = np.asarray(lam)
   check_finite(lam, "classify_stationary_point Hessian eigenvalues")
   if tol is None:
@@ -283,8 +291,14 @@ def classify_stationary_point(f: ScalarFn, x: PyTree, *, tol: float | None = Non
   return classify_hessian_eigenvalues(lam, tol)
 
 
-def stationary_points(f: ScalarFn, initial_points: ArrayLike, *, num_steps: int = 100,
-                      grad_tol: float | None = None, dedup_tol: float = 1e-5) -> jax.Array:
+def stationary_points(
+  f: ScalarFn,
+  initial_points: ArrayLike,
+  *,
+  num_steps: int = 100,
+  grad_tol: float | None = None,
+  dedup_tol: float = 1e-5,
+) -> jax.Array:
   """Stationary points of ``f: R^d -> R`` by Newton's method on ∇f, deduplicated (host).
 
   From every start, ``num_steps`` Newton steps run in one jitted, vmapped ``lax.fori_loop``:
@@ -314,8 +328,9 @@ def stationary_points(f: ScalarFn, initial_points: ArrayLike, *, num_steps: int 
   pts = jnp.asarray(initial_points)
   pts = pts.astype(jnp.result_type(pts.dtype, float))
   if pts.ndim != 2 or pts.shape[0] == 0 or pts.shape[1] == 0:
-    raise ValueError(f"stationary_points needs initial_points of shape [m, d] with m, d > 0, "
-                     f"got {pts.shape}.")
+    raise ValueError(
+      f"stationary_points needs initial_points of shape [m, d] with m, d > 0, got {pts.shape}."
+    )
   if not (isinstance(num_steps, int) and num_steps > 0):
     raise ValueError(f"stationary_points: num_steps must be a positive int, got {num_steps!r}.")
   check_finite(pts, "stationary_points initial_points")
@@ -327,6 +342,7 @@ def stationary_points(f: ScalarFn, initial_points: ArrayLike, *, num_steps: int 
     def step(_, x):
       new = x - jnp.linalg.pinv(hess_f(x)) @ grad_f(x)
       return jnp.where(jnp.all(jnp.isfinite(new)), new, x)
+
     x = jax.lax.fori_loop(0, num_steps, step, x0)
     return x, jnp.linalg.norm(grad_f(x))
 
@@ -344,7 +360,13 @@ def stationary_points(f: ScalarFn, initial_points: ArrayLike, *, num_steps: int 
 
 
 __all__ = [
-    "STATIONARY_TYPES", "classify_hessian_eigenvalues", "classify_stationary_point",
-    "directional_derivative", "gradient", "hessian", "stationary_points", "steepest_ascent",
-    "taylor_approx",
+  "STATIONARY_TYPES",
+  "classify_hessian_eigenvalues",
+  "classify_stationary_point",
+  "directional_derivative",
+  "gradient",
+  "hessian",
+  "stationary_points",
+  "steepest_ascent",
+  "taylor_approx",
 ]

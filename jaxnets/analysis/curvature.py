@@ -40,38 +40,42 @@ from jax.flatten_util import ravel_pytree
 from jaxnets.analysis.linalg import check_finite
 
 Params = Any  # A pytree of arrays.
-Data = Any    # A pytree of arrays sharing the leading (example) axis, e.g. {"x": ..., "y": ...}.
+Data = Any  # A pytree of arrays sharing the leading (example) axis, e.g. {"x": ..., "y": ...}.
 LossFn = Callable[..., jax.Array]
 
 
 class LanczosResult(NamedTuple):
   """A Lanczos decomposition ``H Vᵀ ≈ Vᵀ T`` with ``T = tridiag(betas, alphas, betas)``."""
+
   alphas: jax.Array  # [m] diagonal of T.
-  betas: jax.Array   # [m] betas[i] couples basis rows i and i+1; betas[m-1] is the residual.
-  basis: jax.Array   # [m, n] orthonormal Lanczos vectors as rows.
+  betas: jax.Array  # [m] betas[i] couples basis rows i and i+1; betas[m-1] is the residual.
+  basis: jax.Array  # [m, n] orthonormal Lanczos vectors as rows.
 
 
 class Eigenpairs(NamedTuple):
   """Top Ritz pairs of the Hessian, largest eigenvalue first."""
+
   eigenvalues: jax.Array  # [k] descending.
-  eigenvectors: Params    # Pytree like params, each leaf with a leading axis of size k.
-  residuals: jax.Array    # [k] ‖H y − θ y‖: some true eigenvalue lies within it of θ.
+  eigenvectors: Params  # Pytree like params, each leaf with a leading axis of size k.
+  residuals: jax.Array  # [k] ‖H y − θ y‖: some true eigenvalue lies within it of θ.
 
 
 class TraceEstimate(NamedTuple):
   """Hutchinson estimate of tr(H)."""
-  trace: jax.Array    # [] sample mean of zᵀHz.
-  stderr: jax.Array   # [] standard error of the mean (sample std / sqrt(num_probes)).
+
+  trace: jax.Array  # [] sample mean of zᵀHz.
+  stderr: jax.Array  # [] standard error of the mean (sample std / sqrt(num_probes)).
   samples: jax.Array  # [num_probes] the individual zᵀHz.
 
 
 class SpectralDensity(NamedTuple):
   """Stochastic Lanczos quadrature: smoothed eigenvalue density of the Hessian."""
-  grid: jax.Array     # [num_points] eigenvalue axis.
+
+  grid: jax.Array  # [num_points] eigenvalue axis.
   density: jax.Array  # [num_points] density on the grid (integrates to about 1).
-  nodes: jax.Array    # [num_probes, num_iters] Gauss quadrature nodes (Ritz values).
+  nodes: jax.Array  # [num_probes, num_iters] Gauss quadrature nodes (Ritz values).
   weights: jax.Array  # [num_probes, num_iters] their weights; each row sums to 1.
-  sigma: float        # Gaussian smoothing width.
+  sigma: float  # Gaussian smoothing width.
 
 
 # --------------------------------------------------------------------------- input checks
@@ -83,16 +87,19 @@ def _num_examples(data: Data) -> int:
     raise ValueError("data has no arrays; pass a pytree of arrays such as {'x': ..., 'y': ...}.")
   sizes = {np.shape(a)[0] if np.ndim(a) else None for a in leaves}
   if len(sizes) != 1 or None in sizes:
-    raise ValueError(f"data arrays must share a leading (example) axis, got leading sizes "
-                     f"{sorted(str(s) for s in sizes)}.")
+    raise ValueError(
+      f"data arrays must share a leading (example) axis, got leading sizes "
+      f"{sorted(str(s) for s in sizes)}."
+    )
   n = sizes.pop()
   if n == 0:
     raise ValueError("data holds zero examples.")
   return n
 
 
-def _check_inputs(loss_fn: LossFn, params: Params, data: Data | None,
-                  batch_size: int | None, fn: str) -> int:
+def _check_inputs(
+  loss_fn: LossFn, params: Params, data: Data | None, batch_size: int | None, fn: str
+) -> int:
   """Validates shapes and values; returns the number of parameters."""
   leaves = jax.tree_util.tree_leaves(params)
   size = int(sum(np.size(leaf) for leaf in leaves))
@@ -103,8 +110,9 @@ def _check_inputs(loss_fn: LossFn, params: Params, data: Data | None,
       raise ValueError(f"{fn}: params must be floating point, got dtype {jnp.result_type(leaf)}.")
     check_finite(leaf, f"{fn} params")
   if batch_size is not None and not (isinstance(batch_size, int) and batch_size > 0):
-    raise ValueError(f"{fn}: batch_size must be a positive int or None (full batch), got "
-                     f"{batch_size!r}.")
+    raise ValueError(
+      f"{fn}: batch_size must be a positive int or None (full batch), got {batch_size!r}."
+    )
   if data is None:
     if batch_size is not None:
       raise ValueError(f"{fn}: batch_size was given without data.")
@@ -116,7 +124,8 @@ def _check_inputs(loss_fn: LossFn, params: Params, data: Data | None,
         check_finite(leaf, f"{fn} data")
     bs = min(n, batch_size or n)
     first = jax.tree_util.tree_map(
-        lambda a: jax.ShapeDtypeStruct((bs,) + np.shape(a)[1:], jnp.result_type(a)), data)
+      lambda a: jax.ShapeDtypeStruct((bs,) + np.shape(a)[1:], jnp.result_type(a)), data
+    )
     out = jax.eval_shape(loss_fn, params, first)
   if getattr(out, "shape", None) != ():
     raise ValueError(f"{fn}: loss_fn must return a scalar, got {out}.")
@@ -131,8 +140,9 @@ def _check_key(key, fn: str) -> None:
 # --------------------------------------------------------------------------- HVPs
 
 
-def _flat_hvp(loss_fn: LossFn, flat: jax.Array, unravel, data: Data | None,
-              batch_size: int | None) -> Callable[[jax.Array], jax.Array]:
+def _flat_hvp(
+  loss_fn: LossFn, flat: jax.Array, unravel, data: Data | None, batch_size: int | None
+) -> Callable[[jax.Array], jax.Array]:
   """v ↦ H v on flat vectors, forward-over-reverse, averaged over ``data`` in batches."""
   if data is None:
     grad = jax.grad(lambda p: loss_fn(unravel(p)))
@@ -152,12 +162,14 @@ def _flat_hvp(loss_fn: LossFn, flat: jax.Array, unravel, data: Data | None,
     if num_full == 1 and rest == 0:
       return one(data, v)
     full = jax.tree_util.tree_map(
-        lambda a: a[:num_full * bs].reshape((num_full, bs) + a.shape[1:]), data)
-    total, _ = jax.lax.scan(lambda acc, batch: (acc + one(batch, v), None),
-                            jnp.zeros_like(flat), full)
+      lambda a: a[: num_full * bs].reshape((num_full, bs) + a.shape[1:]), data
+    )
+    total, _ = jax.lax.scan(
+      lambda acc, batch: (acc + one(batch, v), None), jnp.zeros_like(flat), full
+    )
     total = total * bs
     if rest:
-      tail = jax.tree_util.tree_map(lambda a: a[num_full * bs:], data)
+      tail = jax.tree_util.tree_map(lambda a: a[num_full * bs :], data)
       total = total + rest * one(tail, v)
     return total / n
 
@@ -171,8 +183,14 @@ def _hvp_jit(loss_fn, params, v, data, batch_size):
   return unravel(_flat_hvp(loss_fn, flat, unravel, data, batch_size)(v_flat))
 
 
-def hvp(loss_fn: LossFn, params: Params, v: Params, *, data: Data | None = None,
-        batch_size: int | None = None) -> Params:
+def hvp(
+  loss_fn: LossFn,
+  params: Params,
+  v: Params,
+  *,
+  data: Data | None = None,
+  batch_size: int | None = None,
+) -> Params:
   """Hessian-vector product ``H v`` of the loss at ``params`` (forward-over-reverse, jitted).
 
   .. math:: H v = \\frac{d}{d\\epsilon} \\nabla L(\\theta + \\epsilon v) \\Big|_{\\epsilon=0}
@@ -200,16 +218,19 @@ def hvp(loss_fn: LossFn, params: Params, v: Params, *, data: Data | None = None,
     raise ValueError("hvp: v must have the same pytree structure as params.")
   for p, t in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(v), strict=True):
     if jnp.shape(p) != jnp.shape(t):
-      raise ValueError(f"hvp: v leaf of shape {jnp.shape(t)} does not match the params leaf "
-                       f"of shape {jnp.shape(p)}.")
+      raise ValueError(
+        f"hvp: v leaf of shape {jnp.shape(t)} does not match the params leaf "
+        f"of shape {jnp.shape(p)}."
+      )
   return _hvp_jit(loss_fn, params, v, data, batch_size)
 
 
 # --------------------------------------------------------------------------- Lanczos
 
 
-def lanczos(matvec: Callable[[jax.Array], jax.Array], init_vector: jax.Array,
-            num_iters: int) -> LanczosResult:
+def lanczos(
+  matvec: Callable[[jax.Array], jax.Array], init_vector: jax.Array, num_iters: int
+) -> LanczosResult:
   """Lanczos tridiagonalization with full reorthogonalization (pure, jittable).
 
   .. math:: w = H v_i - \\alpha_i v_i - \\beta_{i-1} v_{i-1}, \\quad
@@ -271,8 +292,14 @@ def lanczos(matvec: Callable[[jax.Array], jax.Array], init_vector: jax.Array,
 
   v0 = init_vector / jnp.linalg.norm(init_vector)
   zeros = jnp.zeros((num_iters,), dtype)
-  init = (jnp.zeros((num_iters, n), dtype), zeros, zeros, v0, jnp.zeros_like(v0),
-          jnp.zeros((), dtype))
+  init = (
+    jnp.zeros((num_iters, n), dtype),
+    zeros,
+    zeros,
+    v0,
+    jnp.zeros_like(v0),
+    jnp.zeros((), dtype),
+  )
   basis, alphas, betas, *_ = jax.lax.fori_loop(0, num_iters, step, init)
   return LanczosResult(alphas, betas, basis)
 
@@ -309,8 +336,9 @@ def _check_k(k, n: int, fn: str, what: str = "k") -> None:
   if not (isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1):
     raise ValueError(f"{fn}: {what} must be a positive int, got {k!r}.")
   if k > n:
-    raise ValueError(f"{fn}: {what}={k} exceeds the number of parameters ({n}); valid: "
-                     f"1 <= {what} <= {n}.")
+    raise ValueError(
+      f"{fn}: {what}={k} exceeds the number of parameters ({n}); valid: 1 <= {what} <= {n}."
+    )
 
 
 def _unravel_rows(params: Params, rows: np.ndarray) -> Params:
@@ -319,7 +347,7 @@ def _unravel_rows(params: Params, rows: np.ndarray) -> Params:
   out, start = [], 0
   for leaf in leaves:
     size = int(np.size(leaf))
-    chunk = rows[:, start:start + size].reshape((rows.shape[0],) + np.shape(leaf))
+    chunk = rows[:, start : start + size].reshape((rows.shape[0],) + np.shape(leaf))
     out.append(jnp.asarray(chunk.astype(jnp.asarray(leaf).dtype)))
     start += size
   return jax.tree_util.tree_unflatten(treedef, out)
@@ -328,13 +356,23 @@ def _unravel_rows(params: Params, rows: np.ndarray) -> Params:
 def _check_result(arrays, fn: str) -> None:
   for a in jax.tree_util.tree_leaves(arrays):
     if not np.all(np.isfinite(np.asarray(a))):
-      raise ValueError(f"{fn}: Hessian-vector products produced NaN/inf; check that the loss "
-                       "is finite at these parameters.")
+      raise ValueError(
+        f"{fn}: Hessian-vector products produced NaN/inf; check that the loss "
+        "is finite at these parameters."
+      )
 
 
-def top_eigenvalues(loss_fn: LossFn, params: Params, k: int, key: jax.Array, *,
-                    data: Data | None = None, batch_size: int | None = None,
-                    num_iters: int | None = None, tol: float = 1e-3) -> Eigenpairs:
+def top_eigenvalues(
+  loss_fn: LossFn,
+  params: Params,
+  k: int,
+  key: jax.Array,
+  *,
+  data: Data | None = None,
+  batch_size: int | None = None,
+  num_iters: int | None = None,
+  tol: float = 1e-3,
+) -> Eigenpairs:
   """The ``k`` largest Hessian eigenvalues (and eigenvectors) by Lanczos (host-checked).
 
   Runs :func:`lanczos` for ``num_iters`` HVPs from a random start inside one jitted call,
@@ -380,8 +418,8 @@ def top_eigenvalues(loss_fn: LossFn, params: Params, k: int, key: jax.Array, *,
   alphas, betas = np.asarray(res.alphas), np.asarray(res.betas)  # After the loop: one sync.
   _check_result((alphas, betas), "top_eigenvalues")
   theta, s = tridiagonal_eigh(alphas, betas)
-  theta, s = theta[::-1][:k], s[:, ::-1][:, :k]        # Largest first.
-  residuals = np.abs(betas[-1] * s[-1, :])             # ‖H y − θ y‖ = |β_m s_mj|.
+  theta, s = theta[::-1][:k], s[:, ::-1][:, :k]  # Largest first.
+  residuals = np.abs(betas[-1] * s[-1, :])  # ‖H y − θ y‖ = |β_m s_mj|.
   dtype = res.basis.dtype
   ritz = jnp.matmul(jnp.asarray(s.T, dtype), res.basis, precision=jax.lax.Precision.HIGHEST)
   vectors = _unravel_rows(params, np.asarray(ritz))
@@ -389,9 +427,12 @@ def top_eigenvalues(loss_fn: LossFn, params: Params, k: int, key: jax.Array, *,
   scale = float(np.max(np.abs(theta)))
   worst = float(np.max(residuals))
   if worst > tol * max(scale, float(np.finfo(theta.dtype).tiny)):
-    warnings.warn(f"top_eigenvalues: Lanczos residual {worst:.3g} exceeds tol * |λ_1| = "
-                  f"{tol * scale:.3g} after {num_iters} iterations; raise num_iters.",
-                  RuntimeWarning, stacklevel=2)
+    warnings.warn(
+      f"top_eigenvalues: Lanczos residual {worst:.3g} exceeds tol * |λ_1| = "
+      f"{tol * scale:.3g} after {num_iters} iterations; raise num_iters.",
+      RuntimeWarning,
+      stacklevel=2,
+    )
   theta, residuals = jnp.asarray(theta), jnp.asarray(residuals)
   return Eigenpairs(theta, vectors, residuals)
 
@@ -414,8 +455,15 @@ def _trace_jit(loss_fn, params, data, key, batch_size, num_probes):
   return mean, stderr, samples
 
 
-def hessian_trace(loss_fn: LossFn, params: Params, key: jax.Array, num_probes: int = 100, *,
-                  data: Data | None = None, batch_size: int | None = None) -> TraceEstimate:
+def hessian_trace(
+  loss_fn: LossFn,
+  params: Params,
+  key: jax.Array,
+  num_probes: int = 100,
+  *,
+  data: Data | None = None,
+  batch_size: int | None = None,
+) -> TraceEstimate:
   """Hutchinson's estimate of ``tr(H)`` with Rademacher probes and its standard error.
 
   .. math:: \\operatorname{tr}(H) = \\mathbb{E}_z[z^\\top H z], \\quad
@@ -454,8 +502,9 @@ def hessian_trace(loss_fn: LossFn, params: Params, key: jax.Array, num_probes: i
 # --------------------------------------------------------------------------- density (SLQ)
 
 
-def gaussian_smoothed_density(nodes: jax.Array, weights: jax.Array, grid: jax.Array,
-                              sigma: float) -> jax.Array:
+def gaussian_smoothed_density(
+  nodes: jax.Array, weights: jax.Array, grid: jax.Array, sigma: float
+) -> jax.Array:
   """Average over probes of ``Σ_j w_j N(t; θ_j, σ²)`` evaluated on ``grid`` (jittable).
 
   Example:
@@ -465,17 +514,25 @@ def gaussian_smoothed_density(nodes: jax.Array, weights: jax.Array, grid: jax.Ar
   """
   nodes, weights = jnp.atleast_2d(nodes), jnp.atleast_2d(weights)
   z = (grid[:, None, None] - nodes[None]) / sigma
-  kernel = jnp.exp(-0.5 * z ** 2) / (sigma * math.sqrt(2 * math.pi))
+  kernel = jnp.exp(-0.5 * z**2) / (sigma * math.sqrt(2 * math.pi))
   return jnp.sum(kernel * weights[None], axis=(1, 2)) / nodes.shape[0]
 
 
 _smoothed_jit = jax.jit(gaussian_smoothed_density)
 
 
-def spectral_density(loss_fn: LossFn, params: Params, key: jax.Array, *, num_probes: int = 3,
-                     num_iters: int = 80, num_points: int = 1000, sigma: float | None = None,
-                     data: Data | None = None,
-                     batch_size: int | None = None) -> SpectralDensity:
+def spectral_density(
+  loss_fn: LossFn,
+  params: Params,
+  key: jax.Array,
+  *,
+  num_probes: int = 3,
+  num_iters: int = 80,
+  num_points: int = 1000,
+  sigma: float | None = None,
+  data: Data | None = None,
+  batch_size: int | None = None,
+) -> SpectralDensity:
   """Hessian eigenvalue density by stochastic Lanczos quadrature (host-checked).
 
   For a unit random ``v`` and ``m`` Lanczos steps, ``T = S diag(θ) Sᵀ`` gives the Gauss
@@ -520,8 +577,9 @@ def spectral_density(loss_fn: LossFn, params: Params, key: jax.Array, *, num_pro
     raise ValueError(f"spectral_density: sigma must be positive, got {sigma!r}.")
   nodes, weights = [], []
   for i in range(num_probes):  # Each probe is one device-side Lanczos run (shared compile).
-    res = _lanczos_jit(loss_fn, params, data, jax.random.fold_in(key, i), batch_size,
-                       min(num_iters, n))
+    res = _lanczos_jit(
+      loss_fn, params, data, jax.random.fold_in(key, i), batch_size, min(num_iters, n)
+    )
     alphas, betas = np.asarray(res.alphas), np.asarray(res.betas)
     del res  # Free the probe's [m, n] basis before the next one.
     _check_result((alphas, betas), "spectral_density")
@@ -539,9 +597,14 @@ def spectral_density(loss_fn: LossFn, params: Params, key: jax.Array, *, num_pro
   return SpectralDensity(grid, density, nodes, weights, sigma)
 
 
-def plot_spectral_density(density: SpectralDensity, path: str, *, title: str | None = None,
-                          reference_eigenvalues: jax.Array | None = None,
-                          log_scale: bool = True) -> str:
+def plot_spectral_density(
+  density: SpectralDensity,
+  path: str,
+  *,
+  title: str | None = None,
+  reference_eigenvalues: jax.Array | None = None,
+  log_scale: bool = True,
+) -> str:
   """Writes a PNG of an SLQ density (optionally with a dense reference histogram).
 
   Args:
@@ -562,6 +625,7 @@ def plot_spectral_density(density: SpectralDensity, path: str, *, title: str | N
     True
   """
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
@@ -569,8 +633,9 @@ def plot_spectral_density(density: SpectralDensity, path: str, *, title: str | N
   fig, ax = plt.subplots(figsize=(6, 4))
   ax.plot(grid, dens, label=f"SLQ ({density.nodes.shape[0]} probes, σ={density.sigma:.2g})")
   if reference_eigenvalues is not None:
-    ax.hist(np.asarray(reference_eigenvalues), bins=100, density=True, alpha=0.4,
-            label="dense eigh")
+    ax.hist(
+      np.asarray(reference_eigenvalues), bins=100, density=True, alpha=0.4, label="dense eigh"
+    )
   if log_scale:
     ax.set_yscale("log")
     ax.set_ylim(bottom=max(float(dens.max()) * 1e-6, 1e-12))
@@ -585,7 +650,16 @@ def plot_spectral_density(density: SpectralDensity, path: str, *, title: str | N
 
 
 __all__ = [
-    "Eigenpairs", "LanczosResult", "SpectralDensity", "TraceEstimate",
-    "gaussian_smoothed_density", "hessian_trace", "hvp", "lanczos", "plot_spectral_density",
-    "spectral_density", "top_eigenvalues", "tridiagonal_eigh",
+  "Eigenpairs",
+  "LanczosResult",
+  "SpectralDensity",
+  "TraceEstimate",
+  "gaussian_smoothed_density",
+  "hessian_trace",
+  "hvp",
+  "lanczos",
+  "plot_spectral_density",
+  "spectral_density",
+  "top_eigenvalues",
+  "tridiagonal_eigh",
 ]

@@ -28,8 +28,13 @@ from jax.typing import ArrayLike
 
 Ord = Union[int, float, str, None]
 
-DEFINITENESS = ("positive definite", "positive semidefinite", "negative definite",
-                "negative semidefinite", "indefinite")
+DEFINITENESS = (
+  "positive definite",
+  "positive semidefinite",
+  "negative definite",
+  "negative semidefinite",
+  "indefinite",
+)
 
 
 def _is_traced(x) -> bool:
@@ -127,11 +132,14 @@ def mm(a: ArrayLike, b: ArrayLike) -> jax.Array:
   """
   a, b = jnp.asarray(a), jnp.asarray(b)
   if a.ndim != 2 or b.ndim != 2:
-    raise ValueError(f"mm takes two 2-D matrices, got shapes {a.shape} and {b.shape}; "
-                     "use jnp.matmul (or @) for 1-D or batched operands.")
+    raise ValueError(
+      f"mm takes two 2-D matrices, got shapes {a.shape} and {b.shape}; "
+      "use jnp.matmul (or @) for 1-D or batched operands."
+    )
   if a.shape[1] != b.shape[0]:
-    raise ValueError(f"mm: inner dimensions differ: {a.shape} @ {b.shape}; a.shape[1] must "
-                     "equal b.shape[0].")
+    raise ValueError(
+      f"mm: inner dimensions differ: {a.shape} @ {b.shape}; a.shape[1] must equal b.shape[0]."
+    )
   return jnp.einsum("ik,kj->ij", a, b)
 
 
@@ -251,8 +259,10 @@ def eig(a: ArrayLike, symmetric: bool | None = None) -> tuple[jax.Array, jax.Arr
   check_finite(a, "eig input")
   if symmetric is None:
     if _is_traced(a):
-      raise ValueError("eig(symmetric=None) tests symmetry on concrete values; under jit "
-                       "pass symmetric=True or symmetric=False.")
+      raise ValueError(
+        "eig(symmetric=None) tests symmetry on concrete values; under jit "
+        "pass symmetric=True or symmetric=False."
+      )
     symmetric = is_symmetric(a)
   return _eigh(a) if symmetric else _eig_general(a)
 
@@ -320,10 +330,10 @@ def _adjugate(a: jax.Array) -> jax.Array:
   if n == 1:
     return jnp.ones_like(a)
   keep = np.array([np.delete(np.arange(n), i) for i in range(n)])  # [n, n-1] static indices
-  minors = a[keep[:, None, :, None], keep[None, :, None, :]]       # [n, n, n-1, n-1]
-  dets = jax.vmap(jax.vmap(_det))(minors)                   # M_ij = det(minor_ij)
+  minors = a[keep[:, None, :, None], keep[None, :, None, :]]  # [n, n, n-1, n-1]
+  dets = jax.vmap(jax.vmap(_det))(minors)  # M_ij = det(minor_ij)
   signs = (-1.0) ** (np.arange(n)[:, None] + np.arange(n)[None, :])
-  return (signs * dets).T.astype(a.dtype)                          # adj(A) = Cᵀ
+  return (signs * dets).T.astype(a.dtype)  # adj(A) = Cᵀ
 
 
 def adjugate(a: ArrayLike) -> jax.Array:
@@ -344,8 +354,10 @@ def adjugate(a: ArrayLike) -> jax.Array:
 
 
 def _raise_singular(fn: str, detail: str) -> None:
-  raise ValueError(f"{fn}: the matrix is singular to working precision ({detail}); only "
-                   "invertible (non-singular) matrices have an inverse.")
+  raise ValueError(
+    f"{fn}: the matrix is singular to working precision ({detail}); only "
+    "invertible (non-singular) matrices have an inverse."
+  )
 
 
 @jax.jit
@@ -383,15 +395,19 @@ def inverse_adjugate(a: ArrayLike, rtol: float | None = None) -> jax.Array:
     [[0.6, -0.7], [-0.2, 0.4]]
   """
   a = _concrete_square_matrix(
-      a, "inverse_adjugate", "inverse_adjugate checks for singular input on concrete values; "
-      "it cannot run under jit (use jnp.linalg.inv there).")
+    a,
+    "inverse_adjugate",
+    "inverse_adjugate checks for singular input on concrete values; "
+    "it cannot run under jit (use jnp.linalg.inv there).",
+  )
   n = a.shape[0]
   rtol = _default_rtol(n, a.dtype) if rtol is None else rtol
   inv, ratio = _adjugate_inverse(a)
   ratio = float(ratio)
   if not ratio > rtol:
-    _raise_singular("inverse_adjugate",
-                    f"|det A| / prod of row norms = {ratio:.3g} <= rtol = {rtol:.3g}")
+    _raise_singular(
+      "inverse_adjugate", f"|det A| / prod of row norms = {ratio:.3g} <= rtol = {rtol:.3g}"
+    )
   if not np.all(np.isfinite(np.asarray(inv))):
     _raise_singular("inverse_adjugate", "the result overflowed")
   return inv
@@ -407,14 +423,14 @@ def _gauss_jordan(a: jax.Array) -> tuple[jax.Array, jax.Array]:
   def step(k, carry):
     m, pivots = carry
     col = jnp.where(rows >= k, jnp.abs(m[:, k]), -1.0)
-    p = jnp.argmax(col)                               # partial pivoting: largest |entry|
+    p = jnp.argmax(col)  # partial pivoting: largest |entry|
     perm = rows.at[k].set(p).at[p].set(k)
-    m = m[perm]                                       # swap rows k and p
+    m = m[perm]  # swap rows k and p
     pivot = m[k, k]
     safe = jnp.where(pivot == 0, 1.0, pivot)
-    m = m.at[k].set(m[k] / safe)                      # scale the pivot row to 1
+    m = m.at[k].set(m[k] / safe)  # scale the pivot row to 1
     factors = jnp.where(rows == k, 0.0, m[:, k])
-    m = m - factors[:, None] * m[k][None, :]          # eliminate column k above and below
+    m = m - factors[:, None] * m[k][None, :]  # eliminate column k above and below
     return m, pivots.at[k].set(jnp.abs(pivot))
 
   m, pivots = jax.lax.fori_loop(0, n, step, (aug, jnp.zeros((n,), a.dtype)))
@@ -444,15 +460,19 @@ def inverse_gauss_jordan(a: ArrayLike, rtol: float | None = None) -> jax.Array:
     [[0.0, 1.0], [1.0, 0.0]]
   """
   a = _concrete_square_matrix(
-      a, "inverse_gauss_jordan", "inverse_gauss_jordan checks for singular input on concrete "
-      "values; it cannot run under jit (use jnp.linalg.inv there).")
+    a,
+    "inverse_gauss_jordan",
+    "inverse_gauss_jordan checks for singular input on concrete "
+    "values; it cannot run under jit (use jnp.linalg.inv there).",
+  )
   rtol = _default_rtol(a.shape[0], a.dtype) if rtol is None else rtol
   inv, pivots = _gauss_jordan(a)
   scale = float(np.max(np.abs(np.asarray(a))))
   smallest = float(np.min(np.asarray(pivots)))
   if not smallest > rtol * scale:
-    _raise_singular("inverse_gauss_jordan",
-                    f"smallest pivot {smallest:.3g} <= rtol * max|A| = {rtol * scale:.3g}")
+    _raise_singular(
+      "inverse_gauss_jordan", f"smallest pivot {smallest:.3g} <= rtol * max|A| = {rtol * scale:.3g}"
+    )
   if not np.all(np.isfinite(np.asarray(inv))):
     _raise_singular("inverse_gauss_jordan", "the result overflowed")
   return inv
@@ -485,12 +505,16 @@ def definiteness(a: ArrayLike, tol: float | None = None, *, symmetrize: bool = F
     'indefinite'
   """
   a = _concrete_square_matrix(
-      a, "definiteness",
-      "definiteness returns a string from concrete values; it cannot run under jit.")
+    a,
+    "definiteness",
+    "definiteness returns a string from concrete values; it cannot run under jit.",
+  )
   if not is_symmetric(a):
     if not symmetrize:
-      raise ValueError("definiteness needs a symmetric matrix (A == A.T); pass "
-                       "symmetrize=True to classify the symmetric part (A + A.T) / 2.")
+      raise ValueError(
+        "definiteness needs a symmetric matrix (A == A.T); pass "
+        "symmetrize=True to classify the symmetric part (A + A.T) / 2."
+      )
     a = 0.5 * (a + a.T)
   lam = np.asarray(jnp.linalg.eigvalsh(a))
   if tol is None:
@@ -534,7 +558,17 @@ def is_positive_definite(a: ArrayLike, rtol: float | None = None) -> bool:
 
 
 __all__ = [
-    "DEFINITENESS", "adjugate", "check_finite", "definiteness", "determinant", "eig", "inner",
-    "inverse_adjugate", "inverse_gauss_jordan", "is_positive_definite", "is_symmetric", "mm",
-    "norm",
+  "DEFINITENESS",
+  "adjugate",
+  "check_finite",
+  "definiteness",
+  "determinant",
+  "eig",
+  "inner",
+  "inverse_adjugate",
+  "inverse_gauss_jordan",
+  "is_positive_definite",
+  "is_symmetric",
+  "mm",
+  "norm",
 ]

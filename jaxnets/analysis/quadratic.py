@@ -34,8 +34,9 @@ from jaxnets.analysis.linalg import (
 )
 
 
-def quadratic_function(a: ArrayLike, b: ArrayLike | None = None,
-                       c: float = 0.0) -> Callable[[jax.Array], jax.Array]:
+def quadratic_function(
+  a: ArrayLike, b: ArrayLike | None = None, c: float = 0.0
+) -> Callable[[jax.Array], jax.Array]:
   """The quadratic ``f(x) = ½ xᵀAx + bᵀx + c`` as a jittable function.
 
   Its gradient is ``½(A + Aᵀ)x + b`` and its Hessian ``½(A + Aᵀ)`` (``A`` for symmetric ``A``).
@@ -50,8 +51,9 @@ def quadratic_function(a: ArrayLike, b: ArrayLike | None = None,
   n = a.shape[0]
   b = jnp.zeros((n,), a.dtype) if b is None else jnp.asarray(b, a.dtype)
   if b.shape != (n,):
-    raise ValueError(f"quadratic_function: b must have shape ({n},) to match A {a.shape}, got "
-                     f"{b.shape}.")
+    raise ValueError(
+      f"quadratic_function: b must have shape ({n},) to match A {a.shape}, got {b.shape}."
+    )
 
   def f(x: jax.Array) -> jax.Array:
     return 0.5 * x @ a @ x + b @ x + c
@@ -62,15 +64,19 @@ def quadratic_function(a: ArrayLike, b: ArrayLike | None = None,
 def _pd_eigenvalues(a: ArrayLike, fn: str) -> np.ndarray:
   """Eigenvalues (ascending) of a concrete symmetric positive definite matrix, else raises."""
   a = _concrete_square_matrix(
-      a, fn, f"{fn} checks positive definiteness on concrete values; it cannot run under jit.")
+    a, fn, f"{fn} checks positive definiteness on concrete values; it cannot run under jit."
+  )
   if not is_symmetric(a):
-    raise ValueError(f"{fn} needs a symmetric matrix (the Hessian of a quadratic); got a "
-                     "non-symmetric one.")
+    raise ValueError(
+      f"{fn} needs a symmetric matrix (the Hessian of a quadratic); got a non-symmetric one."
+    )
   lam = np.asarray(jnp.linalg.eigvalsh(a))
   tol = a.shape[0] * float(jnp.finfo(a.dtype).eps) * float(np.max(np.abs(lam)))
   if not lam[0] > tol:
-    raise ValueError(f"{fn} needs a positive definite matrix; its smallest eigenvalue is "
-                     f"{lam[0]:.3g} (GD on such a quadratic has no minimum to converge to).")
+    raise ValueError(
+      f"{fn} needs a positive definite matrix; its smallest eigenvalue is "
+      f"{lam[0]:.3g} (GD on such a quadratic has no minimum to converge to)."
+    )
   return lam
 
 
@@ -133,8 +139,9 @@ def _check_learning_rate(learning_rate, fn: str) -> None:
     raise ValueError(f"{fn}: learning_rate must be a finite positive number, got {lr}.")
 
 
-def gradient_descent(f: Callable[[jax.Array], jax.Array], x0: ArrayLike,
-                     learning_rate: float, num_steps: int) -> jax.Array:
+def gradient_descent(
+  f: Callable[[jax.Array], jax.Array], x0: ArrayLike, learning_rate: float, num_steps: int
+) -> jax.Array:
   """Runs ``x ← x − η ∇f(x)`` and returns the whole trajectory (one jitted ``lax.scan``).
 
   .. math:: x_{t+1} = x_t - \\eta \\nabla f(x_t)
@@ -177,6 +184,10 @@ def _gd_scan(f, x0, learning_rate, num_steps):
 
 
 __all__ = [
-    "condition_number", "contraction_factor", "gradient_descent", "max_stable_learning_rate",
-    "optimal_learning_rate", "quadratic_function",
+  "condition_number",
+  "contraction_factor",
+  "gradient_descent",
+  "max_stable_learning_rate",
+  "optimal_learning_rate",
+  "quadratic_function",
 ]

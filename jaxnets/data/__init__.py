@@ -11,8 +11,8 @@ Example:
 
 from jaxnets.data.datasets import DATASETS, load, num_classes  # noqa: F401
 from jaxnets.data.pipeline import (  # noqa: F401
-    batches,
-    epoch_permutation,
-    num_batches,
-    stream_batches,
+  batches,
+  epoch_permutation,
+  num_batches,
+  stream_batches,
 )

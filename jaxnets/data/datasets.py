@@ -85,17 +85,17 @@ def _mnist1d() -> dict[str, Dataset]:
 
   raw = make_dataset(get_dataset_args())
   return {
-      "train": {"x": raw["x"].astype(np.float32), "y": raw["y"].astype(np.int32)},
-      "test": {"x": raw["x_test"].astype(np.float32), "y": raw["y_test"].astype(np.int32)},
+    "train": {"x": raw["x"].astype(np.float32), "y": raw["y"].astype(np.int32)},
+    "test": {"x": raw["x_test"].astype(np.float32), "y": raw["y_test"].astype(np.int32)},
   }
 
 
 _EMBEDDED: dict[str, tuple[Callable[[], dict[str, Dataset]], int | None]] = {
-    # name: (loader, number of classes or None for regression)
-    "synthetic_linear": (_synthetic_linear, None),
-    "polynomial": (_polynomial, None),
-    "digits": (_digits, 10),
-    "mnist1d": (_mnist1d, 10),
+  # name: (loader, number of classes or None for regression)
+  "synthetic_linear": (_synthetic_linear, None),
+  "polynomial": (_polynomial, None),
+  "digits": (_digits, 10),
+  "mnist1d": (_mnist1d, 10),
 }
 DATASETS: tuple[str, ...] = tuple(_EMBEDDED)
 
@@ -138,17 +138,19 @@ def _tfds_source(name: str, split: str, data_dir: str | None):
     return builders.data_source(name, split, data_dir=data_dir)
   if name.split(":")[0].split("/")[0] not in tfds.list_builders(with_community_datasets=False):
     raise ValueError(
-        f"Unknown dataset {name!r}. Embedded datasets: {list(DATASETS)}; or any TFDS dataset "
-        "name such as 'mnist', 'fashion_mnist', 'cifar10' (tfds.list_builders() lists them).")
+      f"Unknown dataset {name!r}. Embedded datasets: {list(DATASETS)}; or any TFDS dataset "
+      "name such as 'mnist', 'fashion_mnist', 'cifar10' (tfds.list_builders() lists them)."
+    )
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
   except Exception as err:  # TFDS raises several types here; all mean "not available".
     where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
     raise FileNotFoundError(
-        f"Dataset {name!r} (split {split!r}) is not prepared in {where}. Embedded datasets "
-        f"that need no files: {list(DATASETS)}. To use {name!r}, prepare it once where it "
-        f"can be downloaded (see BUILD.md, 'Datasets') and pass --config.data_dir. "
-        f"TFDS said: {err}") from err
+      f"Dataset {name!r} (split {split!r}) is not prepared in {where}. Embedded datasets "
+      f"that need no files: {list(DATASETS)}. To use {name!r}, prepare it once where it "
+      f"can be downloaded (see BUILD.md, 'Datasets') and pass --config.data_dir. "
+      f"TFDS said: {err}"
+    ) from err
 
 
 def _tfds_arrays(name: str, split: str, data_dir: str | None) -> Dataset:
@@ -164,8 +166,9 @@ def _tfds_arrays(name: str, split: str, data_dir: str | None) -> Dataset:
   return {"x": x, "y": y}
 
 
-def load(name: str, split: str = "train", *, data_dir: str | None = None,
-         image_size: int | None = None) -> Dataset:
+def load(
+  name: str, split: str = "train", *, data_dir: str | None = None, image_size: int | None = None
+) -> Dataset:
   """Loads a dataset split into memory as numpy arrays.
 
   Args:

@@ -21,8 +21,9 @@ def _check_batch_size(batch_size: int, n: int, drop_remainder: bool) -> None:
     raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
   if drop_remainder and batch_size > n:
     raise ValueError(
-        f"batch_size={batch_size} is larger than the dataset ({n} examples): with "
-        f"drop_remainder=True no batch could be formed. Use batch_size <= {n}.")
+      f"batch_size={batch_size} is larger than the dataset ({n} examples): with "
+      f"drop_remainder=True no batch could be formed. Use batch_size <= {n}."
+    )
 
 
 def num_batches(n: int, batch_size: int, drop_remainder: bool = True) -> int:
@@ -38,8 +39,15 @@ def _num_examples(data: Mapping[str, np.ndarray]) -> int:
   return next(iter(sizes.values()))
 
 
-def batches(data: Mapping[str, np.ndarray], batch_size: int, *, seed: int = 0, epoch: int = 0,
-            shuffle: bool = True, drop_remainder: bool = True) -> Iterator[dict[str, np.ndarray]]:
+def batches(
+  data: Mapping[str, np.ndarray],
+  batch_size: int,
+  *,
+  seed: int = 0,
+  epoch: int = 0,
+  shuffle: bool = True,
+  drop_remainder: bool = True,
+) -> Iterator[dict[str, np.ndarray]]:
   """Yields one epoch of minibatches, shuffled before batching.
 
   The order depends only on ``(seed, epoch)``, so an epoch can be replayed exactly. With
@@ -66,7 +74,7 @@ def batches(data: Mapping[str, np.ndarray], batch_size: int, *, seed: int = 0, e
   _check_batch_size(batch_size, n, drop_remainder)
   order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
   for start in range(0, n, batch_size):
-    idx = order[start:start + batch_size]
+    idx = order[start : start + batch_size]
     if len(idx) < batch_size:
       if drop_remainder:
         return
@@ -97,9 +105,17 @@ def epoch_permutation(key: jax.Array, n: int, batch_size: int) -> jax.Array:
   return perm[: steps * batch_size].reshape(steps, batch_size)
 
 
-def stream_batches(source: Any, batch_size: int, *, seed: int = 0, num_epochs: int = 1,
-                   transform: Callable[[Any], dict] | None = None, worker_count: int = 0,
-                   shard_index: int = 0, shard_count: int = 1) -> Iterator[dict[str, np.ndarray]]:
+def stream_batches(
+  source: Any,
+  batch_size: int,
+  *,
+  seed: int = 0,
+  num_epochs: int = 1,
+  transform: Callable[[Any], dict] | None = None,
+  worker_count: int = 0,
+  shard_index: int = 0,
+  shard_count: int = 1,
+) -> Iterator[dict[str, np.ndarray]]:
   """Streams shuffled fixed-shape batches from a random-access source with grain.
 
   Each epoch is shuffled with a different seed before batching; the remainder is dropped.
@@ -139,8 +155,7 @@ def stream_batches(source: Any, batch_size: int, *, seed: int = 0, num_epochs: i
     ds = ds.map(transform)
   ds = ds.batch(batch_size, drop_remainder=True)
   if worker_count > 0:
-    ds = ds.to_iter_dataset().mp_prefetch(
-        grain.MultiprocessingOptions(num_workers=worker_count))
+    ds = ds.to_iter_dataset().mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
   yield from ds
 
 

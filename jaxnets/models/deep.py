@@ -32,12 +32,12 @@ from jaxnets.nn.layers import BatchNorm, Dropout
 # Kernel initializers by name. "normal" draws N(0, init_std²): the too-small/too-large
 # baselines of the vanishing/exploding-gradient experiment.
 KERNEL_INITS: dict[str, Callable[[float], jinit.Initializer]] = {
-    "xavier_uniform": lambda std: jinit.xavier_uniform(),
-    "xavier_normal": lambda std: jinit.xavier_normal(),
-    "kaiming_uniform": lambda std: jinit.kaiming_uniform(),
-    "kaiming_normal": lambda std: jinit.kaiming_normal(),
-    "lecun_normal": lambda std: nn.initializers.lecun_normal(),  # Flax's Dense default.
-    "normal": lambda std: nn.initializers.normal(std),
+  "xavier_uniform": lambda std: jinit.xavier_uniform(),
+  "xavier_normal": lambda std: jinit.xavier_normal(),
+  "kaiming_uniform": lambda std: jinit.kaiming_uniform(),
+  "kaiming_normal": lambda std: jinit.kaiming_normal(),
+  "lecun_normal": lambda std: nn.initializers.lecun_normal(),  # Flax's Dense default.
+  "normal": lambda std: nn.initializers.normal(std),
 }
 
 
@@ -67,6 +67,7 @@ class DeepMLP(nn.Module):
     residual: add identity skip connections around hidden blocks.
     dropout_rate: :class:`jaxnets.nn.layers.Dropout` rate after each hidden block (train only).
   """
+
   depth: int = 20
   width: int = 64
   num_classes: int = 10
@@ -81,8 +82,8 @@ class DeepMLP(nn.Module):
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     if self.depth <= 0 or self.width <= 0:
       raise ValueError(
-          f"DeepMLP depth and width must be positive, got depth={self.depth}, "
-          f"width={self.width}.")
+        f"DeepMLP depth and width must be positive, got depth={self.depth}, width={self.width}."
+      )
     act = get_activation(self.activation)
     kernel_init = get_kernel_init(self.kernel_init, self.init_std)
     x = flatten(x)

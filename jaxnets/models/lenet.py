@@ -42,7 +42,7 @@ def _check_input_size(hw) -> None:
       n = ops.conv_output_size(n, 5, 2, 1)  # conv1
       n = ops.conv_output_size(n, 2, 0, 2)  # pool1
       n = ops.conv_output_size(n, 5, 0, 1)  # conv2
-      ops.conv_output_size(n, 2, 0, 2)      # pool2
+      ops.conv_output_size(n, 2, 0, 2)  # pool2
   except ValueError as err:
     raise ValueError(f"LeNet needs images of at least 10×10 pixels, got {tuple(hw)}.") from err
 
@@ -61,6 +61,7 @@ class LeNet(nn.Module):
       the default is ``scratch`` because XLA:CPU differentiates max ``reduce_window`` slowly
       (``benchmarks/lenet.py``).
   """
+
   num_classes: int = 10
   activation: str = "sigmoid"
   pool: str = "avg"
@@ -83,8 +84,10 @@ class LeNet(nn.Module):
       if getattr(self, field) not in IMPLS:
         raise ValueError(f"Unknown LeNet {field} {getattr(self, field)!r}; valid: {list(IMPLS)}.")
     if x.ndim != 4:
-      raise ValueError(f"LeNet needs NHWC images [batch, height, width, channels], got shape "
-                       f"{x.shape}; add a channel axis (x[..., None]) to grayscale images.")
+      raise ValueError(
+        f"LeNet needs NHWC images [batch, height, width, channels], got shape "
+        f"{x.shape}; add a channel axis (x[..., None]) to grayscale images."
+      )
     _check_input_size(x.shape[1:3])
     conv = ops.Conv2D if self.conv_impl == "scratch" else nn.Conv
     x = act(conv(6, (5, 5), padding=2, name="conv1")(x))

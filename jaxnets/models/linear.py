@@ -24,6 +24,7 @@ class LinearRegression(nn.Module):
   Attributes:
     features: output dimension (1 for scalar regression).
   """
+
   features: int = 1
 
   def __post_init__(self):
@@ -43,6 +44,7 @@ class SoftmaxRegression(nn.Module):
   Attributes:
     num_classes: number of output classes.
   """
+
   num_classes: int = 10
 
   def __post_init__(self):

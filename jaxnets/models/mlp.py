@@ -16,9 +16,9 @@ import jax
 from jaxnets.models.linear import flatten
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "relu": nn.relu,
-    "sigmoid": nn.sigmoid,
-    "tanh": nn.tanh,
+  "relu": nn.relu,
+  "sigmoid": nn.sigmoid,
+  "tanh": nn.tanh,
 }
 
 
@@ -38,6 +38,7 @@ class MLP(nn.Module):
     activation: ``relu``, ``sigmoid`` or ``tanh``.
     dropout_rate: dropout probability after each hidden activation (training only).
   """
+
   hidden: Sequence[int] = (256,)
   num_classes: int = 10
   activation: str = "relu"

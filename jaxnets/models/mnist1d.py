@@ -44,20 +44,24 @@ def torch_uniform(fan_in_axes: tuple[int, ...]) -> Initializer:
   Returns:
     A Flax initializer ``(key, shape, dtype) -> array``.
   """
+
   def init(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.float32) -> jax.Array:
     fan_in = 1
     for axis in fan_in_axes:
       fan_in *= shape[axis]
     bound = 1.0 / jnp.sqrt(fan_in)
     return jax.random.uniform(key, shape, dtype, -bound, bound)
+
   return init
 
 
 def torch_bias(fan_in: int) -> Initializer:
   """PyTorch's default bias initializer: U(−1/√fan_in, 1/√fan_in)."""
+
   def init(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.float32) -> jax.Array:
     bound = 1.0 / fan_in**0.5
     return jax.random.uniform(key, shape, dtype, -bound, bound)
+
   return init
 
 
@@ -73,8 +77,9 @@ def _dense(features: int, fan_in: int, init_style: str, name: str | None = None)
   """A Dense layer with Flax's or PyTorch's default initialization."""
   if init_style == "flax":
     return nn.Dense(features, name=name)
-  return nn.Dense(features, kernel_init=torch_uniform((0,)), bias_init=torch_bias(fan_in),
-                  name=name)
+  return nn.Dense(
+    features, kernel_init=torch_uniform((0,)), bias_init=torch_bias(fan_in), name=name
+  )
 
 
 def _signal(x: jax.Array) -> jax.Array:
@@ -83,8 +88,9 @@ def _signal(x: jax.Array) -> jax.Array:
     return x[..., None]
   if x.ndim == 3 and x.shape[-1] == 1:
     return x
-  raise ValueError(f"MNIST-1D models take signals of shape [batch, width] or [batch, width, 1], "
-                   f"got {x.shape}.")
+  raise ValueError(
+    f"MNIST-1D models take signals of shape [batch, width] or [batch, width, 1], got {x.shape}."
+  )
 
 
 class MNIST1DLogistic(nn.Module):
@@ -94,6 +100,7 @@ class MNIST1DLogistic(nn.Module):
     num_classes: number of output classes.
     init_style: ``"flax"`` (LeCun-normal kernel, zero bias) or ``"torch"`` (uniform ±1/√fan_in).
   """
+
   num_classes: int = 10
   init_style: str = "flax"
 
@@ -114,6 +121,7 @@ class MNIST1DMLP(nn.Module):
     residual: add the second hidden layer's input to its output (the reference notebook).
     init_style: ``"flax"`` or ``"torch"``.
   """
+
   hidden: int = 100
   num_classes: int = 10
   residual: bool = False
@@ -158,6 +166,7 @@ class Conv1D(nn.Module):
     kernel_init: kernel initializer.
     bias_init: bias initializer.
   """
+
   features: int
   width: int
   stride: int = 1
@@ -171,23 +180,28 @@ class Conv1D(nn.Module):
     if self.impl not in CONV_IMPLS:
       raise ValueError(f"Unknown conv impl {self.impl!r}; valid impls: {list(CONV_IMPLS)}.")
     if min(self.features, self.width, self.stride) <= 0 or self.padding < 0:
-      raise ValueError(f"Conv1D needs positive features/width/stride and padding >= 0, got "
-                       f"{(self.features, self.width, self.stride, self.padding)}.")
+      raise ValueError(
+        f"Conv1D needs positive features/width/stride and padding >= 0, got "
+        f"{(self.features, self.width, self.stride, self.padding)}."
+      )
     if x.ndim != 3:
       raise ValueError(f"Conv1D takes [batch, width, channels] inputs, got shape {x.shape}.")
     kernel = self.param("kernel", self.kernel_init, (self.width, x.shape[-1], self.features))
     bias = self.param("bias", self.bias_init, (self.features,))
     if self.impl == "lax":
-      y = jax.lax.conv_general_dilated(x, kernel, (self.stride,), [(self.padding,) * 2],
-                                       dimension_numbers=("NWC", "WIO", "NWC"))
+      y = jax.lax.conv_general_dilated(
+        x, kernel, (self.stride,), [(self.padding,) * 2], dimension_numbers=("NWC", "WIO", "NWC")
+      )
       return y + bias
     x = jnp.pad(x, ((0, 0), (self.padding, self.padding), (0, 0)))
     out_width = (x.shape[1] - self.width) // self.stride + 1
     if out_width <= 0:
-      raise ValueError(f"Input width {x.shape[1] - 2 * self.padding} is too short for a kernel "
-                       f"of width {self.width} with padding {self.padding}.")
+      raise ValueError(
+        f"Input width {x.shape[1] - 2 * self.padding} is too short for a kernel "
+        f"of width {self.width} with padding {self.padding}."
+      )
     last = self.stride * (out_width - 1) + 1
-    patches = jnp.stack([x[:, k:k + last:self.stride] for k in range(self.width)], axis=2)
+    patches = jnp.stack([x[:, k : k + last : self.stride] for k in range(self.width)], axis=2)
     return jnp.einsum("bwkc,kcf->bwf", patches, kernel) + bias
 
 
@@ -206,6 +220,7 @@ class MNIST1DCNN(nn.Module):
       give the same function of the same parameters.
     init_style: ``"flax"`` or ``"torch"``.
   """
+
   channels: int = 25
   kernel_sizes: tuple[int, int, int] = (5, 3, 3)
   num_classes: int = 10
@@ -224,8 +239,9 @@ class MNIST1DCNN(nn.Module):
       if self.init_style == "torch":
         fan_in = width * h.shape[-1]
         inits = {"kernel_init": torch_uniform((0, 1)), "bias_init": torch_bias(fan_in)}
-      h = Conv1D(self.channels, width, stride=2, padding=1, impl=self.conv_impl,
-                 name=f"conv{i + 1}", **inits)(h)
+      h = Conv1D(
+        self.channels, width, stride=2, padding=1, impl=self.conv_impl, name=f"conv{i + 1}", **inits
+      )(h)
       h = nn.relu(h)
     h = flatten(h)
     return _dense(self.num_classes, h.shape[-1], self.init_style, name="dense")(h)

@@ -11,15 +11,15 @@ from jaxnets.models.mlp import MLP
 from jaxnets.models.mnist1d import MNIST1DCNN, MNIST1DMLP, MNIST1DLogistic
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
-    "linear": LinearRegression,
-    "softmax": SoftmaxRegression,
-    "mlp": MLP,
-    "mnist1d_logistic": MNIST1DLogistic,
-    "mnist1d_mlp": MNIST1DMLP,
-    "mnist1d_cnn": MNIST1DCNN,
-    "deep_mlp": DeepMLP,
-    "lenet": LeNetClassic,
-    "lenet_modern": LeNetModern,
+  "linear": LinearRegression,
+  "softmax": SoftmaxRegression,
+  "mlp": MLP,
+  "mnist1d_logistic": MNIST1DLogistic,
+  "mnist1d_mlp": MNIST1DMLP,
+  "mnist1d_cnn": MNIST1DCNN,
+  "deep_mlp": DeepMLP,
+  "lenet": LeNetClassic,
+  "lenet_modern": LeNetModern,
 }
 
 

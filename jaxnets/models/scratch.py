@@ -49,8 +49,7 @@ def linreg_forward(params: dict[str, ArrayLike], x: ArrayLike) -> jax.Array:
   return jnp.asarray(x) @ jnp.asarray(params["w"]) + params["b"]
 
 
-def linreg_grads(params: dict[str, ArrayLike], x: ArrayLike,
-                 y: ArrayLike) -> dict[str, jax.Array]:
+def linreg_grads(params: dict[str, ArrayLike], x: ArrayLike, y: ArrayLike) -> dict[str, jax.Array]:
   """Gradient of the mean squared loss ½(ŷ − y)², written out.
 
   .. math::
@@ -99,8 +98,9 @@ def _sgd_run(x, y, lr, indices, init_key, num_features):
   return jax.lax.scan(epoch, init_linreg(init_key, num_features), indices)
 
 
-def sgd_fit(x: ArrayLike, y: ArrayLike, lr: float, batch_size: int, epochs: int,
-            key: jax.Array) -> tuple[dict[str, jax.Array], jax.Array]:
+def sgd_fit(
+  x: ArrayLike, y: ArrayLike, lr: float, batch_size: int, epochs: int, key: jax.Array
+) -> tuple[dict[str, jax.Array], jax.Array]:
   """Fits ŷ = Xw + b by minibatch SGD with the hand-written gradient :func:`linreg_grads`.
 
   .. math:: (w, b) \\leftarrow (w, b) - \\eta \\, \\nabla_{w, b}
@@ -132,20 +132,24 @@ def sgd_fit(x: ArrayLike, y: ArrayLike, lr: float, batch_size: int, epochs: int,
 # A 2-layer sigmoid MLP with squared loss, and backpropagation written out.
 
 
-def init_mlp(key: jax.Array, num_inputs: int, num_hidden: int,
-             num_outputs: int, scale: float = 0.5) -> dict[str, jax.Array]:
+def init_mlp(
+  key: jax.Array, num_inputs: int, num_hidden: int, num_outputs: int, scale: float = 0.5
+) -> dict[str, jax.Array]:
   """Weights ``~ N(0, scale²)``, zero biases: ``w1 f32[in, hidden]``, ``w2 f32[hidden, out]``."""
   if min(num_inputs, num_hidden, num_outputs) <= 0:
     raise ValueError(f"Layer sizes must be positive, got {(num_inputs, num_hidden, num_outputs)}.")
   k1, k2 = jax.random.split(key)
-  return {"w1": scale * jax.random.normal(k1, (num_inputs, num_hidden)),
-          "b1": jnp.zeros(num_hidden),
-          "w2": scale * jax.random.normal(k2, (num_hidden, num_outputs)),
-          "b2": jnp.zeros(num_outputs)}
+  return {
+    "w1": scale * jax.random.normal(k1, (num_inputs, num_hidden)),
+    "b1": jnp.zeros(num_hidden),
+    "w2": scale * jax.random.normal(k2, (num_hidden, num_outputs)),
+    "b2": jnp.zeros(num_outputs),
+  }
 
 
-def mlp_forward(params: dict[str, ArrayLike], x: ArrayLike,
-                sigmoid_output: bool = True) -> tuple[jax.Array, dict[str, jax.Array]]:
+def mlp_forward(
+  params: dict[str, ArrayLike], x: ArrayLike, sigmoid_output: bool = True
+) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Forward pass input → hidden → output, keeping what backprop needs.
 
   .. math:: h = \\sigma(x W_1 + b_1), \\qquad o = \\sigma(h W_2 + b_2)
@@ -166,16 +170,19 @@ def mlp_forward(params: dict[str, ArrayLike], x: ArrayLike,
   """
   x = jnp.asarray(x)
   if x.ndim != 2 or x.shape[1] != jnp.shape(params["w1"])[0]:
-    raise ValueError(f"x must be f32[n, {jnp.shape(params['w1'])[0]}] to match w1 "
-                     f"{jnp.shape(params['w1'])}, got {x.shape}.")
+    raise ValueError(
+      f"x must be f32[n, {jnp.shape(params['w1'])[0]}] to match w1 "
+      f"{jnp.shape(params['w1'])}, got {x.shape}."
+    )
   h = jax.nn.sigmoid(x @ params["w1"] + params["b1"])
   z = h @ params["w2"] + params["b2"]
   o = jax.nn.sigmoid(z) if sigmoid_output else z
   return o, {"x": x, "h": h, "o": o}
 
 
-def mlp_loss(params: dict[str, ArrayLike], x: ArrayLike, t: ArrayLike,
-             sigmoid_output: bool = True) -> jax.Array:
+def mlp_loss(
+  params: dict[str, ArrayLike], x: ArrayLike, t: ArrayLike, sigmoid_output: bool = True
+) -> jax.Array:
   """Squared loss summed over outputs, averaged over examples.
 
   .. math:: E = \\frac1n \\sum_i \\sum_k \\tfrac12 (o_{ik} - t_{ik})^2
@@ -185,13 +192,15 @@ def mlp_loss(params: dict[str, ArrayLike], x: ArrayLike, t: ArrayLike,
   o, _ = mlp_forward(params, x, sigmoid_output)
   t = jnp.asarray(t)
   if t.shape != o.shape:
-    raise ValueError(f"targets have shape {t.shape}, outputs have shape {o.shape}; they must "
-                     f"match.")
+    raise ValueError(
+      f"targets have shape {t.shape}, outputs have shape {o.shape}; they must match."
+    )
   return 0.5 * jnp.sum(jnp.square(o - t)) / o.shape[0]
 
 
-def mlp_backward(params: dict[str, ArrayLike], x: ArrayLike, t: ArrayLike,
-                 sigmoid_output: bool = True) -> dict[str, jax.Array]:
+def mlp_backward(
+  params: dict[str, ArrayLike], x: ArrayLike, t: ArrayLike, sigmoid_output: bool = True
+) -> dict[str, jax.Array]:
   """Gradients of :func:`mlp_loss` by backpropagation written out (no autodiff).
 
   With σ'(z) = σ(z)(1 − σ(z)), the error signals flow backwards layer by layer:
@@ -213,12 +222,17 @@ def mlp_backward(params: dict[str, ArrayLike], x: ArrayLike, t: ArrayLike,
   o, cache = mlp_forward(params, x, sigmoid_output)
   t = jnp.asarray(t)
   if t.shape != o.shape:
-    raise ValueError(f"targets have shape {t.shape}, outputs have shape {o.shape}; they must "
-                     f"match.")
+    raise ValueError(
+      f"targets have shape {t.shape}, outputs have shape {o.shape}; they must match."
+    )
   h, x = cache["h"], cache["x"]
-  delta2 = (o - t) / o.shape[0]                   # ∂E/∂o, then through the output sigmoid.
+  delta2 = (o - t) / o.shape[0]  # ∂E/∂o, then through the output sigmoid.
   if sigmoid_output:
-    delta2 = delta2 * o * (1.0 - o)               # ∂E/∂z₂  [n, k]
+    delta2 = delta2 * o * (1.0 - o)  # ∂E/∂z₂  [n, k]
   delta1 = (delta2 @ jnp.asarray(params["w2"]).T) * h * (1.0 - h)  # ∂E/∂z₁  [n, h]
-  return {"w1": x.T @ delta1, "b1": jnp.sum(delta1, axis=0),
-          "w2": h.T @ delta2, "b2": jnp.sum(delta2, axis=0)}
+  return {
+    "w1": x.T @ delta1,
+    "b1": jnp.sum(delta1, axis=0),
+    "w2": h.T @ delta2,
+    "b2": jnp.sum(delta2, axis=0),
+  }

@@ -59,8 +59,9 @@ def _as_pairs(owner: str, layers: Any, allow_empty: bool) -> tuple:
   elif isinstance(layers, (list, tuple)):
     items = tuple(layers)
   else:
-    raise ValueError(f"{owner} takes a list/tuple of layers or a dict name -> layer, "
-                     f"got {type(layers).__name__}.")
+    raise ValueError(
+      f"{owner} takes a list/tuple of layers or a dict name -> layer, got {type(layers).__name__}."
+    )
   if not items and not allow_empty:
     raise ValueError(f"{owner} needs at least one layer, got none.")
   named = [isinstance(it, tuple) and len(it) == 2 and isinstance(it[0], str) for it in items]
@@ -68,19 +69,24 @@ def _as_pairs(owner: str, layers: Any, allow_empty: bool) -> tuple:
     seen = set()
     for name, layer in items:
       if not isinstance(name, str) or not name or "/" in name:
-        raise ValueError(f"{owner} layer names must be non-empty strings without '/', "
-                         f"got {name!r}.")
+        raise ValueError(
+          f"{owner} layer names must be non-empty strings without '/', got {name!r}."
+        )
       if name in seen:
         raise ValueError(f"{owner} layer name {name!r} is used twice; names must be unique.")
       seen.add(name)
       if not callable(layer):
-        raise ValueError(f"{owner} layer {name!r} is a {type(layer).__name__}, which is not "
-                         f"callable; use linen modules or functions of an array.")
+        raise ValueError(
+          f"{owner} layer {name!r} is a {type(layer).__name__}, which is not "
+          f"callable; use linen modules or functions of an array."
+        )
     return items
   for i, layer in enumerate(items):
     if not callable(layer):
-      raise ValueError(f"{owner} layer {i} is a {type(layer).__name__}, which is not callable; "
-                       f"use linen modules or functions of an array.")
+      raise ValueError(
+        f"{owner} layer {i} is a {type(layer).__name__}, which is not callable; "
+        f"use linen modules or functions of an array."
+      )
   return items
 
 
@@ -94,10 +100,12 @@ def _bind_named(parent: nn.Module, items: tuple) -> dict[str, Layer]:
   Modules built inside another module's ``@nn.compact`` method were already attached to that
   module; cloning puts a copy under ``parent`` so that the parameters nest under it.
   """
+
   def attach(name, layer):
     if not isinstance(layer, nn.Module) or (layer.parent is parent and layer.name == name):
       return layer
     return layer.clone(parent=parent, name=name)
+
   return {name: attach(name, layer) for name, layer in items}
 
 
@@ -128,6 +136,7 @@ class Sequential(nn.Module):
     >>> net.apply(variables, x, train=True, rngs={"dropout": jax.random.key(1)}).shape
     (2, 3)
   """
+
   layers: Layers
 
   def __post_init__(self):
@@ -172,20 +181,24 @@ class ModuleDict(nn.Module):
     >>> sorted(variables["params"])
     ['digit', 'parity']
   """
+
   layers: Mapping[str, nn.Module]
 
   def __post_init__(self):
     if not isinstance(self.layers, (Mapping, tuple)):
-      raise ValueError(f"ModuleDict takes a dict name -> module, got "
-                       f"{type(self.layers).__name__}.")
+      raise ValueError(f"ModuleDict takes a dict name -> module, got {type(self.layers).__name__}.")
     items = _as_pairs("ModuleDict", self.layers, allow_empty=True)
     if items and not _is_named(items):
-      raise ValueError("ModuleDict takes a dict name -> module, not a list; use Sequential "
-                       "for an unnamed list of layers.")
+      raise ValueError(
+        "ModuleDict takes a dict name -> module, not a list; use Sequential "
+        "for an unnamed list of layers."
+      )
     for name, layer in items:
       if not isinstance(layer, nn.Module):
-        raise ValueError(f"ModuleDict entry {name!r} is a {type(layer).__name__}; entries must "
-                         f"be linen modules (wrap plain functions in a module or Sequential).")
+        raise ValueError(
+          f"ModuleDict entry {name!r} is a {type(layer).__name__}; entries must "
+          f"be linen modules (wrap plain functions in a module or Sequential)."
+        )
     object.__setattr__(self, "layers", items)
     super().__post_init__()
 
@@ -217,5 +230,7 @@ class ModuleDict(nn.Module):
 
   def __call__(self, x: Any, train: bool = False) -> dict[str, Any]:
     """Applies every module to ``x``: ``{name: module(x)}`` (``train`` passed where taken)."""
-    return {name: module(x, **_train_kwargs(module, train))
-            for name, module in self._modules_by_name.items()}
+    return {
+      name: module(x, **_train_kwargs(module, train))
+      for name, module in self._modules_by_name.items()
+    }

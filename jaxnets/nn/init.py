@@ -60,8 +60,9 @@ def compute_fans(shape: Sequence[int], in_axis: int = -2, out_axis: int = -1) ->
   shape = tuple(int(s) for s in shape)
   if len(shape) < 2:
     raise ValueError(
-        f"Fan-based initializers need a kernel with at least 2 axes ([in, out] or "
-        f"[kh, kw, in, out]); got shape {shape}. Initialize biases with zeros instead.")
+      f"Fan-based initializers need a kernel with at least 2 axes ([in, out] or "
+      f"[kh, kw, in, out]); got shape {shape}. Initialize biases with zeros instead."
+    )
   if any(s <= 0 for s in shape):
     raise ValueError(f"Kernel shape must have positive sizes, got {shape}.")
   in_size, out_size = shape[in_axis], shape[out_axis]
@@ -98,8 +99,9 @@ def _standard_truncated_normal(key: jax.Array, shape: Sequence[int], dtype: DTyp
   return jnp.clip(z, -_TRUNCATION, _TRUNCATION).astype(dtype)
 
 
-def _sampler(variance_fn: Callable[[int, int], float], distribution: str, in_axis: int,
-             out_axis: int) -> Initializer:
+def _sampler(
+  variance_fn: Callable[[int, int], float], distribution: str, in_axis: int, out_axis: int
+) -> Initializer:
   """Builds ``init(key, shape, dtype)`` drawing zero-mean weights with the given variance."""
 
   def init(key: jax.Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> jax.Array:
@@ -139,11 +141,12 @@ def xavier_uniform(gain: float = 1.0, *, in_axis: int = -2, out_axis: int = -1) 
     True
   """
   _check_positive("gain", gain)
-  return _sampler(lambda fi, fo: gain ** 2 * 2.0 / (fi + fo), "uniform", in_axis, out_axis)
+  return _sampler(lambda fi, fo: gain**2 * 2.0 / (fi + fo), "uniform", in_axis, out_axis)
 
 
-def xavier_normal(gain: float = 1.0, *, truncated: bool = False, in_axis: int = -2,
-                  out_axis: int = -1) -> Initializer:
+def xavier_normal(
+  gain: float = 1.0, *, truncated: bool = False, in_axis: int = -2, out_axis: int = -1
+) -> Initializer:
   """Xavier/Glorot normal: zero mean, standard deviation ``g·√(2 / (fan_in + fan_out))``.
 
   ``truncated=False`` is the course's (and PyTorch's) plain normal, equal in distribution to
@@ -166,19 +169,20 @@ def xavier_normal(gain: float = 1.0, *, truncated: bool = False, in_axis: int = 
   """
   _check_positive("gain", gain)
   dist = "truncated_normal" if truncated else "normal"
-  return _sampler(lambda fi, fo: gain ** 2 * 2.0 / (fi + fo), dist, in_axis, out_axis)
+  return _sampler(lambda fi, fo: gain**2 * 2.0 / (fi + fo), dist, in_axis, out_axis)
 
 
 def _kaiming_variance(mode: str, negative_slope: float) -> Callable[[int, int], float]:
   _check_mode(mode)
   if negative_slope < 0 or not math.isfinite(negative_slope):
     raise ValueError(f"negative_slope must be >= 0 (0 for ReLU), got {negative_slope!r}.")
-  gain2 = 2.0 / (1.0 + negative_slope ** 2)
+  gain2 = 2.0 / (1.0 + negative_slope**2)
   return lambda fi, fo: gain2 / (fi if mode == "fan_in" else fo)
 
 
-def kaiming_uniform(mode: str = "fan_in", negative_slope: float = 0.0, *, in_axis: int = -2,
-                    out_axis: int = -1) -> Initializer:
+def kaiming_uniform(
+  mode: str = "fan_in", negative_slope: float = 0.0, *, in_axis: int = -2, out_axis: int = -1
+) -> Initializer:
   """Kaiming/He uniform for (leaky) ReLU: ``U(-l, l)``, ``l = √(6 / ((1 + a²) · fan))``.
 
   ``mode="fan_in"`` keeps the forward activation variance constant through ReLU layers,
@@ -202,8 +206,14 @@ def kaiming_uniform(mode: str = "fan_in", negative_slope: float = 0.0, *, in_axi
   return _sampler(_kaiming_variance(mode, negative_slope), "uniform", in_axis, out_axis)
 
 
-def kaiming_normal(mode: str = "fan_in", negative_slope: float = 0.0, *, truncated: bool = False,
-                   in_axis: int = -2, out_axis: int = -1) -> Initializer:
+def kaiming_normal(
+  mode: str = "fan_in",
+  negative_slope: float = 0.0,
+  *,
+  truncated: bool = False,
+  in_axis: int = -2,
+  out_axis: int = -1,
+) -> Initializer:
   """Kaiming/He normal for (leaky) ReLU: standard deviation ``√(2 / ((1 + a²) · fan))``.
 
   ``truncated=False`` (the course's plain normal) equals
@@ -230,10 +240,10 @@ def kaiming_normal(mode: str = "fan_in", negative_slope: float = 0.0, *, truncat
 
 
 INITIALIZERS: dict[str, Callable[..., Initializer]] = {
-    "xavier_uniform": xavier_uniform,
-    "xavier_normal": xavier_normal,
-    "kaiming_uniform": kaiming_uniform,
-    "kaiming_normal": kaiming_normal,
+  "xavier_uniform": xavier_uniform,
+  "xavier_normal": xavier_normal,
+  "kaiming_uniform": kaiming_uniform,
+  "kaiming_normal": kaiming_normal,
 }
 
 

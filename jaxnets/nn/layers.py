@@ -45,6 +45,7 @@ class Dropout(nn.Module):
     >>> sorted({round(float(v), 4) for v in y})
     [0.0, 1.3333]
   """
+
   rate: float
 
   def __post_init__(self):
@@ -98,6 +99,7 @@ class BatchNorm(nn.Module):
     >>> new["batch_stats"]["mean"].shape, round(float(y[..., 0].std()), 2)
     ((3,), 1.0)
   """
+
   momentum: float = 0.9
   epsilon: float = 1e-5
   axis: int = -1
@@ -115,8 +117,9 @@ class BatchNorm(nn.Module):
     x = jnp.asarray(x)
     if x.ndim < 2:
       raise ValueError(
-          f"BatchNorm needs a batch axis and a feature axis (dense [B, F] or NHWC "
-          f"[B, H, W, C]); got an input of shape {x.shape}.")
+        f"BatchNorm needs a batch axis and a feature axis (dense [B, F] or NHWC "
+        f"[B, H, W, C]); got an input of shape {x.shape}."
+      )
     feature_axis = self.axis % x.ndim
     reduce_axes = tuple(a for a in range(x.ndim) if a != feature_axis)
     features = x.shape[feature_axis]

@@ -82,20 +82,27 @@ def conv_output_size(n: int, k: int, p: int = 0, s: int = 1) -> int:
 
 
 def _output_size(n: int, k: int, lo: int, hi: int, s: int, dim: str) -> int:
-  for name, v, least in (("input size n", n, 1), ("kernel size k", k, 1), ("stride s", s, 1),
-                         ("padding p", lo, 0), ("padding p", hi, 0)):
+  for name, v, least in (
+    ("input size n", n, 1),
+    ("kernel size k", k, 1),
+    ("stride s", s, 1),
+    ("padding p", lo, 0),
+    ("padding p", hi, 0),
+  ):
     if not _is_int(v) or v < least:
       raise ValueError(f"{name} must be an integer >= {least} along {dim}, got {v!r}.")
   if k > n + lo + hi:
     raise ValueError(
-        f"Kernel/window size {k} is larger than the padded input along {dim}: input {n} + "
-        f"padding {lo} + {hi} = {n + lo + hi}. Use a kernel of at most {n + lo + hi} or more "
-        f"padding.")
+      f"Kernel/window size {k} is larger than the padded input along {dim}: input {n} + "
+      f"padding {lo} + {hi} = {n + lo + hi}. Use a kernel of at most {n + lo + hi} or more "
+      f"padding."
+    )
   return (n + lo + hi - k + s) // s
 
 
-def _resolve_padding(padding: Padding, in_hw: Sequence[int], k_hw: Sequence[int],
-                     strides: Sequence[int]) -> tuple[tuple[int, int], tuple[int, int]]:
+def _resolve_padding(
+  padding: Padding, in_hw: Sequence[int], k_hw: Sequence[int], strides: Sequence[int]
+) -> tuple[tuple[int, int], tuple[int, int]]:
   """Explicit ``((top, bottom), (left, right))`` padding from any :data:`Padding` form."""
   if isinstance(padding, str):
     mode = padding.upper()
@@ -112,11 +119,11 @@ def _resolve_padding(padding: Padding, in_hw: Sequence[int], k_hw: Sequence[int]
     ph, pw = _pair(padding, "padding", minimum=0)
     return ((ph, ph), (pw, pw))
   pads = tuple(tuple(p) for p in padding)
-  if len(pads) != 2 or any(len(p) != 2 or not all(_is_int(v) and v >= 0 for v in p)
-                           for p in pads):
+  if len(pads) != 2 or any(len(p) != 2 or not all(_is_int(v) and v >= 0 for v in p) for p in pads):
     raise ValueError(
-        "padding must be an int, a pair (p_h, p_w), ((top, bottom), (left, right)) with "
-        f"non-negative ints, or 'SAME'/'VALID'; got {padding!r}.")
+      "padding must be an int, a pair (p_h, p_w), ((top, bottom), (left, right)) with "
+      f"non-negative ints, or 'SAME'/'VALID'; got {padding!r}."
+    )
   return pads
 
 
@@ -209,8 +216,13 @@ def corr2d_multi_in_out(x: ArrayLike, k: ArrayLike) -> jax.Array:
   return jnp.stack([corr2d_multi_in(x, k[..., o]) for o in range(k.shape[-1])], axis=-1)
 
 
-def _windows(x: jax.Array, window: tuple[int, int], strides: tuple[int, int],
-             pads: tuple[tuple[int, int], tuple[int, int]], fill: Any) -> jax.Array:
+def _windows(
+  x: jax.Array,
+  window: tuple[int, int],
+  strides: tuple[int, int],
+  pads: tuple[tuple[int, int], tuple[int, int]],
+  fill: Any,
+) -> jax.Array:
   """Every window position of NHWC ``x``: ``[n, oh, ow, kh * kw, c]`` (im2col)."""
   n, h, w, c = x.shape
   (kh, kw), (sh, sw) = window, strides
@@ -218,13 +230,22 @@ def _windows(x: jax.Array, window: tuple[int, int], strides: tuple[int, int],
   ow = _output_size(w, kw, *pads[1], sw, "width")
   x = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=fill)
   # The slice starting at kernel offset (a, b), stepping by the stride, holds x[i*s + a, ...].
-  taps = [x[:, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw, :]
-          for a in range(kh) for b in range(kw)]
+  taps = [
+    x[:, a : a + sh * (oh - 1) + 1 : sh, b : b + sw * (ow - 1) + 1 : sw, :]
+    for a in range(kh)
+    for b in range(kw)
+  ]
   return jnp.stack(taps, axis=3)
 
 
-def conv2d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, *,
-           stride: int | Sequence[int] = 1, padding: Padding = 0) -> jax.Array:
+def conv2d(
+  x: ArrayLike,
+  kernel: ArrayLike,
+  bias: ArrayLike | None = None,
+  *,
+  stride: int | Sequence[int] = 1,
+  padding: Padding = 0,
+) -> jax.Array:
   """2-D convolution (cross-correlation) of a batch with padding, stride and channels.
 
   .. math:: Y_{n,i,j,o} = b_o + \\sum_{a,b,c} X^{pad}_{n,\\, i s_h + a,\\, j s_w + b,\\, c}\\,
@@ -258,8 +279,10 @@ def conv2d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, *,
   _check_ndim(kernel, 4, "conv2d kernel", "HWIO [kh, kw, c_in, c_out]")
   kh, kw, c_in, c_out = kernel.shape
   if x.shape[-1] != c_in:
-    raise ValueError(f"conv2d: input has {x.shape[-1]} channels but the kernel expects "
-                     f"{c_in} (kernel shape {kernel.shape}, HWIO).")
+    raise ValueError(
+      f"conv2d: input has {x.shape[-1]} channels but the kernel expects "
+      f"{c_in} (kernel shape {kernel.shape}, HWIO)."
+    )
   strides = _pair(stride, "stride")
   pads = _resolve_padding(padding, x.shape[1:3], (kh, kw), strides)
   for i, dim in enumerate(("height", "width")):  # Clear errors before tracing.
@@ -272,8 +295,13 @@ def conv2d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, *,
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4))
-def _conv2d(x: jax.Array, kernel: jax.Array, bias: jax.Array | None, strides: tuple[int, int],
-            pads: tuple[tuple[int, int], tuple[int, int]]) -> jax.Array:
+def _conv2d(
+  x: jax.Array,
+  kernel: jax.Array,
+  bias: jax.Array | None,
+  strides: tuple[int, int],
+  pads: tuple[tuple[int, int], tuple[int, int]],
+) -> jax.Array:
   kh, kw, c_in, c_out = kernel.shape
   patches = _windows(x, (kh, kw), strides, pads, 0)  # [n, oh, ow, kh*kw, c_in]
   n, oh, ow = patches.shape[:3]
@@ -303,15 +331,21 @@ def conv1x1(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None) -> j
     kernel = kernel[0, 0]
   _check_ndim(kernel, 2, "conv1x1 kernel", "[c_in, c_out] (or [1, 1, c_in, c_out])")
   if x.shape[-1] != kernel.shape[0]:
-    raise ValueError(f"conv1x1: input has {x.shape[-1]} channels but the kernel expects "
-                     f"{kernel.shape[0]}.")
+    raise ValueError(
+      f"conv1x1: input has {x.shape[-1]} channels but the kernel expects {kernel.shape[0]}."
+    )
   n, h, w, c_in = x.shape
   y = (x.reshape(n * h * w, c_in) @ kernel).reshape(n, h, w, -1)
   return y if bias is None else y + jnp.asarray(bias)
 
 
-def pool2d(x: ArrayLike, window: int | Sequence[int], stride: int | Sequence[int] | None = None,
-           padding: Padding = 0, mode: str = "max") -> jax.Array:
+def pool2d(
+  x: ArrayLike,
+  window: int | Sequence[int],
+  stride: int | Sequence[int] | None = None,
+  padding: Padding = 0,
+  mode: str = "max",
+) -> jax.Array:
   """Max or average pooling over each channel separately.
 
   .. math:: Y_{n,i,j,c} = \\operatorname{max\\ or\\ mean}_{a<k_h,\\, b<k_w}
@@ -351,16 +385,25 @@ def pool2d(x: ArrayLike, window: int | Sequence[int], stride: int | Sequence[int
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
-def _pool2d(x: jax.Array, window: tuple[int, int], strides: tuple[int, int],
-            pads: tuple[tuple[int, int], tuple[int, int]], mode: str) -> jax.Array:
+def _pool2d(
+  x: jax.Array,
+  window: tuple[int, int],
+  strides: tuple[int, int],
+  pads: tuple[tuple[int, int], tuple[int, int]],
+  mode: str,
+) -> jax.Array:
   if mode == "max":
     fill = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
     return jnp.max(_windows(x, window, strides, pads, fill), axis=3)
   return jnp.mean(_windows(x, window, strides, pads, 0), axis=3)
 
 
-def max_pool2d(x: ArrayLike, window: int | Sequence[int],
-               stride: int | Sequence[int] | None = None, padding: Padding = 0) -> jax.Array:
+def max_pool2d(
+  x: ArrayLike,
+  window: int | Sequence[int],
+  stride: int | Sequence[int] | None = None,
+  padding: Padding = 0,
+) -> jax.Array:
   """Max pooling: :func:`pool2d` with ``mode="max"``.
 
   Example:
@@ -370,8 +413,12 @@ def max_pool2d(x: ArrayLike, window: int | Sequence[int],
   return pool2d(x, window, stride, padding, "max")
 
 
-def avg_pool2d(x: ArrayLike, window: int | Sequence[int],
-               stride: int | Sequence[int] | None = None, padding: Padding = 0) -> jax.Array:
+def avg_pool2d(
+  x: ArrayLike,
+  window: int | Sequence[int],
+  stride: int | Sequence[int] | None = None,
+  padding: Padding = 0,
+) -> jax.Array:
   """Average pooling: :func:`pool2d` with ``mode="avg"``.
 
   Example:
@@ -403,6 +450,7 @@ class Conv2D(nn.Module):
     >>> layer.apply(variables, jnp.ones((1, 8, 8, 2))).shape
     (1, 8, 8, 4)
   """
+
   features: int
   kernel_size: int | Sequence[int]
   strides: int | Sequence[int] = 1
@@ -423,14 +471,16 @@ class Conv2D(nn.Module):
 
 class LayerSummary(NamedTuple):
   """One row of :func:`summary`: a sub-module (or a value the model sows) and what it produced."""
-  name: str                   # "conv1", "block1/conv" (nested modules joined by "/").
-  output_shape: tuple         # Shape of the output; a tuple of shapes for several outputs.
-  num_params: int             # Parameters of this module and its children (0 for sown values).
+
+  name: str  # "conv1", "block1/conv" (nested modules joined by "/").
+  output_shape: tuple  # Shape of the output; a tuple of shapes for several outputs.
+  num_params: int  # Parameters of this module and its children (0 for sown values).
 
 
 @dataclasses.dataclass(frozen=True)
 class Summary:
   """A layer-by-layer model summary; ``str()`` formats it as a table."""
+
   layers: tuple[LayerSummary, ...]
   input_shape: tuple[int, ...]
   output_shape: tuple
@@ -442,9 +492,13 @@ class Summary:
     width = [max(len(row[i]) for row in rows) for i in range(3)]
     fmt = lambda r: f"{r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]:>{width[2]}}"
     rule = "-" * (sum(width) + 4)
-    lines = [fmt(rows[0]), rule, *map(fmt, rows[1:]), rule,
-             f"input {self.input_shape} -> output {self.output_shape}; "
-             f"total params {self.total_params:,}"]
+    lines = [
+      fmt(rows[0]),
+      rule,
+      *map(fmt, rows[1:]),
+      rule,
+      f"input {self.input_shape} -> output {self.output_shape}; total params {self.total_params:,}",
+    ]
     return "\n".join(lines)
 
 
@@ -461,8 +515,9 @@ def _subtree(tree: Any, path: Sequence[str]) -> Any:
   return tree
 
 
-def summary(model: nn.Module, input_shape: Sequence[int], *, dtype: Any = jnp.float32,
-            **call_kwargs: Any) -> Summary:
+def summary(
+  model: nn.Module, input_shape: Sequence[int], *, dtype: Any = jnp.float32, **call_kwargs: Any
+) -> Summary:
   """Layer-by-layer output shapes and parameter counts of a linen model, without computing.
 
   The model is initialized abstractly (``jax.eval_shape``) with
@@ -496,8 +551,13 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, dtype: Any = jnp.fl
       name = "/".join(path + (key,))
       if isinstance(value, dict):  # A sub-module.
         out = value.get("__call__")
-        rows.append(LayerSummary(name, _shapes(out) if out is not None else (),
-                                 count_params(_subtree(params, path + (key,)))))
+        rows.append(
+          LayerSummary(
+            name,
+            _shapes(out) if out is not None else (),
+            count_params(_subtree(params, path + (key,))),
+          )
+        )
         walk(value, params, path + (key,), rows)
       else:  # A value sown by the module at `path`.
         rows.append(LayerSummary(name, _shapes(value), 0))

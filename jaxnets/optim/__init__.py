@@ -5,16 +5,16 @@ The course's optimizers are written from scratch in :mod:`jaxnets.optim.transfor
 """
 
 from jaxnets.optim.registry import (  # noqa: F401
-    IMPLS,
-    OPTAX_OPTIMIZERS,
-    SCRATCH_OPTIMIZERS,
-    get_optimizer,
+  IMPLS,
+  OPTAX_OPTIMIZERS,
+  SCRATCH_OPTIMIZERS,
+  get_optimizer,
 )
 from jaxnets.optim.transforms import (  # noqa: F401
-    adadelta,
-    adagrad,
-    adam,
-    momentum,
-    rmsprop,
-    sgd,
+  adadelta,
+  adagrad,
+  adam,
+  momentum,
+  rmsprop,
+  sgd,
 )

@@ -13,24 +13,26 @@ from jaxnets.optim import transforms
 
 # Optax's built-ins, named as the course names them.
 OPTAX_OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
-    "sgd": optax.sgd,
-    # No **kwargs here: inject_hyperparams would pass them on as a keyword named "kw".
-    "momentum": lambda learning_rate, momentum=0.9, nesterov=False: optax.sgd(
-        learning_rate, momentum=momentum, nesterov=nesterov),
-    "adagrad": optax.adagrad,
-    "rmsprop": optax.rmsprop,
-    "adadelta": optax.adadelta,
-    "adam": optax.adam,
-    "adamw": optax.adamw,
+  "sgd": optax.sgd,
+  # No **kwargs here: inject_hyperparams would pass them on as a keyword named "kw".
+  "momentum": lambda learning_rate, momentum=0.9, nesterov=False: optax.sgd(
+    learning_rate, momentum=momentum, nesterov=nesterov
+  ),
+  "adagrad": optax.adagrad,
+  "rmsprop": optax.rmsprop,
+  "adadelta": optax.adadelta,
+  "adam": optax.adam,
+  "adamw": optax.adamw,
 }
 
 # The from-scratch implementations (jaxnets.optim.transforms).
 SCRATCH_OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = dict(
-    transforms.SCRATCH_OPTIMIZERS)
+  transforms.SCRATCH_OPTIMIZERS
+)
 
 IMPLS: dict[str, dict[str, Callable[..., optax.GradientTransformation]]] = {
-    "optax": OPTAX_OPTIMIZERS,
-    "scratch": SCRATCH_OPTIMIZERS,
+  "optax": OPTAX_OPTIMIZERS,
+  "scratch": SCRATCH_OPTIMIZERS,
 }
 
 # Hyperparameters validated by name for both implementations.
@@ -41,10 +43,15 @@ _EPSILONS = ("eps",)
 def _check_learning_rate(learning_rate: Any) -> None:
   if callable(learning_rate):  # A schedule.
     return
-  if (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
-      or not learning_rate > 0 or learning_rate == float("inf")):
-    raise ValueError(f"learning_rate must be a positive number or a schedule, got "
-                     f"{learning_rate!r}.")
+  if (
+    isinstance(learning_rate, bool)
+    or not isinstance(learning_rate, (int, float))
+    or not learning_rate > 0
+    or learning_rate == float("inf")
+  ):
+    raise ValueError(
+      f"learning_rate must be a positive number or a schedule, got {learning_rate!r}."
+    )
 
 
 def _check_hyperparameters(kwargs: dict[str, Any]) -> None:
@@ -56,8 +63,9 @@ def _check_hyperparameters(kwargs: dict[str, Any]) -> None:
       transforms.check_positive(kwargs[key], key)
 
 
-def get_optimizer(name: str, learning_rate: Any, *, impl: str = "optax",
-                  **kwargs: Any) -> optax.GradientTransformation:
+def get_optimizer(
+  name: str, learning_rate: Any, *, impl: str = "optax", **kwargs: Any
+) -> optax.GradientTransformation:
   """Builds an optimizer whose hyperparameters live in its state.
 
   The transformation is wrapped in ``optax.inject_hyperparams``, so
@@ -94,13 +102,15 @@ def get_optimizer(name: str, learning_rate: Any, *, impl: str = "optax",
     raise ValueError(f"Unknown optimizer impl {impl!r}; valid impls: {sorted(IMPLS)}.")
   table = IMPLS[impl]
   if name not in table:
-    raise ValueError(f"Unknown optimizer {name!r}; valid optimizers: {sorted(table)} "
-                     f"(impl={impl!r}).")
+    raise ValueError(
+      f"Unknown optimizer {name!r}; valid optimizers: {sorted(table)} (impl={impl!r})."
+    )
   _check_learning_rate(learning_rate)
   _check_hyperparameters(kwargs)
   factory = table[name]
   try:
     return optax.inject_hyperparams(factory)(learning_rate=learning_rate, **kwargs)
   except TypeError as err:
-    raise ValueError(f"Bad hyperparameters {sorted(kwargs)} for optimizer {name!r} "
-                     f"(impl={impl!r}): {err}") from err
+    raise ValueError(
+      f"Bad hyperparameters {sorted(kwargs)} for optimizer {name!r} (impl={impl!r}): {err}"
+    ) from err

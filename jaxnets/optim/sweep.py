@@ -64,22 +64,24 @@ LOOPS = ("scan", "step")
 
 class SweepState(NamedTuple):
   """The state of N models trained together (every leaf has a leading axis N)."""
-  params: Any        # the N models' parameters
-  opt_state: Any     # the N optimizer states (each holding its own learning rate)
-  seed: jax.Array         # i32[N]: each member's seed (its data order)
+
+  params: Any  # the N models' parameters
+  opt_state: Any  # the N optimizer states (each holding its own learning rate)
+  seed: jax.Array  # i32[N]: each member's seed (its data order)
   dropout_key: jax.Array  # key[N]: dropout masks
-  step: jax.Array    # i32[N]: optimizer steps taken
+  step: jax.Array  # i32[N]: optimizer steps taken
 
 
 class SweepResult(NamedTuple):
   """What :func:`train_sweep` returns (numpy arrays except ``params``)."""
-  params: Any                # the trained parameters, leading axis N
+
+  params: Any  # the trained parameters, leading axis N
   learning_rates: np.ndarray  # f32[N]
-  seeds: np.ndarray           # i32[N]
-  train_loss: np.ndarray      # f32[N, steps]: the minibatch loss before each update
-  wall_times: np.ndarray      # f64[calls]: seconds since the start after each call (no compile)
-  call_steps: np.ndarray      # i32[calls]: steps done after each call
-  compile_seconds: float      # time spent compiling (not in wall_times)
+  seeds: np.ndarray  # i32[N]
+  train_loss: np.ndarray  # f32[N, steps]: the minibatch loss before each update
+  wall_times: np.ndarray  # f64[calls]: seconds since the start after each call (no compile)
+  call_steps: np.ndarray  # i32[calls]: steps done after each call
+  compile_seconds: float  # time spent compiling (not in wall_times)
 
 
 def split_seed(seed: int | jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -113,9 +115,11 @@ def _check_members(learning_rates: ArrayLike, seeds: ArrayLike) -> tuple[np.ndar
   if seeds.size == 1 and lrs.size > 1:
     seeds = np.repeat(seeds, lrs.size)
   if lrs.size != seeds.size:
-    raise ValueError(f"learning_rates ({lrs.size}) and seeds ({seeds.size}) must have the same "
-                     f"length (one pair per model), or one of them length 1; use grid() for "
-                     f"every combination.")
+    raise ValueError(
+      f"learning_rates ({lrs.size}) and seeds ({seeds.size}) must have the same "
+      f"length (one pair per model), or one of them length 1; use grid() for "
+      f"every combination."
+    )
   if not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
     raise ValueError(f"learning rates must be positive and finite, got {lrs.tolist()}.")
   return lrs, seeds.astype(np.int32)
@@ -181,12 +185,20 @@ class Sweep:
     (2, 4)
   """
 
-  def __init__(self, model: nn.Module, train_data: Mapping[str, np.ndarray], *,
-               optimizer: str = "adam", batch_size: int, impl: str = "optax",
-               optimizer_kwargs: Mapping[str, Any] | None = None,
-               loss: str = "cross_entropy", shuffle: bool = True,
-               lr_schedule: Callable[[jax.Array], jax.Array] | None = None,
-               weight_decay: float = 0.0):
+  def __init__(
+    self,
+    model: nn.Module,
+    train_data: Mapping[str, np.ndarray],
+    *,
+    optimizer: str = "adam",
+    batch_size: int,
+    impl: str = "optax",
+    optimizer_kwargs: Mapping[str, Any] | None = None,
+    loss: str = "cross_entropy",
+    shuffle: bool = True,
+    lr_schedule: Callable[[jax.Array], jax.Array] | None = None,
+    weight_decay: float = 0.0,
+  ):
     if not {"x", "y"} <= set(train_data):
       raise ValueError(f"train_data needs 'x' and 'y' arrays, got keys {sorted(train_data)}.")
     self.n = len(train_data["x"])
@@ -216,8 +228,10 @@ class Sweep:
     variables = jax.eval_shape(model.init, jax.random.key(0), self._sample_x)
     extra = sorted(set(variables) - {"params"})
     if extra:
-      raise ValueError(f"Sweeps support models whose only variables are 'params'; this model "
-                       f"also has {extra} (e.g. BatchNorm). Train it with jaxnets.train.")
+      raise ValueError(
+        f"Sweeps support models whose only variables are 'params'; this model "
+        f"also has {extra} (e.g. BatchNorm). Train it with jaxnets.train."
+      )
 
   # -- single-model pure functions (vmapped below) ------------------------------------------
 
@@ -240,12 +254,16 @@ class Sweep:
     out = np.empty((len(seeds), num_epochs, used), np.int32)
     for i, seed in enumerate(np.asarray(seeds).tolist()):
       for e in range(num_epochs):
-        out[i, e] = (np.random.default_rng([seed, epoch0 + e]).permutation(self.n)[:used]
-                     if self.shuffle else np.arange(used))
+        out[i, e] = (
+          np.random.default_rng([seed, epoch0 + e]).permutation(self.n)[:used]
+          if self.shuffle
+          else np.arange(used)
+        )
     return out.reshape(len(seeds), num_epochs, self.steps_per_epoch, self.batch_size)
 
-  def _step_one(self, state: SweepState, idx: jax.Array, x_all: jax.Array,
-                y_all: jax.Array) -> tuple[SweepState, jax.Array]:
+  def _step_one(
+    self, state: SweepState, idx: jax.Array, x_all: jax.Array, y_all: jax.Array
+  ) -> tuple[SweepState, jax.Array]:
     x, y = x_all[idx], y_all[idx]
     rngs = {"dropout": jax.random.fold_in(state.dropout_key, state.step)}
 
@@ -258,8 +276,7 @@ class Sweep:
     params = optax.apply_updates(state.params, updates)
     return state._replace(params=params, opt_state=opt_state, step=state.step + 1), loss
 
-  def _epochs_one(self, state: SweepState, idx: jax.Array, x_all: jax.Array,
-                  y_all: jax.Array):
+  def _epochs_one(self, state: SweepState, idx: jax.Array, x_all: jax.Array, y_all: jax.Array):
     """Trains one model through ``idx: i32[epochs, steps, batch]``; per-step losses."""
     step = lambda st, batch_idx: self._step_one(st, batch_idx, x_all, y_all)
     state, loss = jax.lax.scan(step, state, idx.reshape(-1, idx.shape[-1]))
@@ -286,8 +303,9 @@ class Sweep:
       raise ValueError(f"epochs_per_call={per_call} must divide num_epochs={num_epochs}.")
     return per_call
 
-  def compile(self, state: SweepState, *, loop: str = "scan",
-              epochs_per_call: int = 1) -> dict[str, Any]:
+  def compile(
+    self, state: SweepState, *, loop: str = "scan", epochs_per_call: int = 1
+  ) -> dict[str, Any]:
     """Compiles (once, then cached) the programs :meth:`run` calls for this many models.
 
     Returns:
@@ -297,16 +315,23 @@ class Sweep:
     num_models = int(state.step.shape[0])
     if loop == "scan":
       idx = jax.ShapeDtypeStruct(
-          (num_models, epochs_per_call, self.steps_per_epoch, self.batch_size), jnp.int32)
+        (num_models, epochs_per_call, self.steps_per_epoch, self.batch_size), jnp.int32
+      )
       fn = jax.vmap(self._epochs_one, in_axes=(0, 0, None, None))
-      return {"scan": self._compile(("scan", num_models, epochs_per_call), fn, state, idx,
-                                    self.x, self.y)}
+      return {
+        "scan": self._compile(("scan", num_models, epochs_per_call), fn, state, idx, self.x, self.y)
+      }
     if loop != "step":
       raise ValueError(f"Unknown loop {loop!r}; valid loops: {list(LOOPS)}.")
     idx = jax.ShapeDtypeStruct((num_models, self.batch_size), jnp.int32)
-    step = self._compile(("step", num_models),
-                         jax.vmap(self._step_one, in_axes=(0, 0, None, None)), state, idx,
-                         self.x, self.y)
+    step = self._compile(
+      ("step", num_models),
+      jax.vmap(self._step_one, in_axes=(0, 0, None, None)),
+      state,
+      idx,
+      self.x,
+      self.y,
+    )
     return {"step": step}
 
   def init(self, learning_rates: ArrayLike, seeds: ArrayLike) -> SweepState:
@@ -327,14 +352,22 @@ class Sweep:
     params, dropout_key = jax.tree.map(lambda *xs: jnp.stack(xs), *members)
     lrs = jnp.asarray(lrs)
     opt_state = self._compile(("init", len(lrs)), jax.vmap(self._init_one), params, lrs)(
-        params, lrs)
-    return SweepState(params, opt_state, jnp.asarray(seeds), dropout_key,
-                      jnp.zeros(len(lrs), jnp.int32))
+      params, lrs
+    )
+    return SweepState(
+      params, opt_state, jnp.asarray(seeds), dropout_key, jnp.zeros(len(lrs), jnp.int32)
+    )
 
-  def run(self, state: SweepState, num_epochs: int, *, loop: str = "scan",
-          epochs_per_call: int | None = None, epoch0: int = 0,
-          callback: Callable[[int, SweepState], None] | None = None
-          ) -> tuple[SweepState, np.ndarray]:
+  def run(
+    self,
+    state: SweepState,
+    num_epochs: int,
+    *,
+    loop: str = "scan",
+    epochs_per_call: int | None = None,
+    epoch0: int = 0,
+    callback: Callable[[int, SweepState], None] | None = None,
+  ) -> tuple[SweepState, np.ndarray]:
     """Trains every model of ``state`` for ``num_epochs`` epochs.
 
     Args:
@@ -373,14 +406,24 @@ class Sweep:
     return state, np.asarray(jnp.concatenate(losses, axis=1))
 
 
-def train_sweep(model: nn.Module, train_data: Mapping[str, np.ndarray], *,
-                learning_rates: ArrayLike, seeds: ArrayLike, num_epochs: int, batch_size: int,
-                optimizer: str = "adam", impl: str = "optax",
-                optimizer_kwargs: Mapping[str, Any] | None = None, loss: str = "cross_entropy",
-                loop: str = "scan", epochs_per_call: int | None = None,
-                shuffle: bool = True,
-                lr_schedule: Callable[[jax.Array], jax.Array] | None = None,
-                weight_decay: float = 0.0) -> SweepResult:
+def train_sweep(
+  model: nn.Module,
+  train_data: Mapping[str, np.ndarray],
+  *,
+  learning_rates: ArrayLike,
+  seeds: ArrayLike,
+  num_epochs: int,
+  batch_size: int,
+  optimizer: str = "adam",
+  impl: str = "optax",
+  optimizer_kwargs: Mapping[str, Any] | None = None,
+  loss: str = "cross_entropy",
+  loop: str = "scan",
+  epochs_per_call: int | None = None,
+  shuffle: bool = True,
+  lr_schedule: Callable[[jax.Array], jax.Array] | None = None,
+  weight_decay: float = 0.0,
+) -> SweepResult:
   """Trains one model per (learning rate, seed) pair, all N in one vmapped program.
 
   Args:
@@ -416,9 +459,18 @@ def train_sweep(model: nn.Module, train_data: Mapping[str, np.ndarray], *,
   lrs, seeds = _check_members(learning_rates, seeds)
   _check_positive_int(num_epochs, "num_epochs")
   per_call = Sweep._epochs_per_call(num_epochs, loop, epochs_per_call)
-  sweep = Sweep(model, train_data, optimizer=optimizer, batch_size=batch_size, impl=impl,
-                optimizer_kwargs=optimizer_kwargs, loss=loss, shuffle=shuffle,
-                lr_schedule=lr_schedule, weight_decay=weight_decay)
+  sweep = Sweep(
+    model,
+    train_data,
+    optimizer=optimizer,
+    batch_size=batch_size,
+    impl=impl,
+    optimizer_kwargs=optimizer_kwargs,
+    loss=loss,
+    shuffle=shuffle,
+    lr_schedule=lr_schedule,
+    weight_decay=weight_decay,
+  )
   state = sweep.init(lrs, seeds)
   sweep.compile(state, loop=loop, epochs_per_call=per_call)  # Keep compiling out of the times.
   times, steps = [], []
@@ -429,15 +481,26 @@ def train_sweep(model: nn.Module, train_data: Mapping[str, np.ndarray], *,
     times.append(time.perf_counter() - start)
     steps.append(done * sweep.steps_per_epoch)
 
-  state, loss = sweep.run(state, num_epochs, loop=loop, epochs_per_call=per_call,
-                          callback=record)
-  return SweepResult(params=state.params, learning_rates=lrs, seeds=seeds, train_loss=loss,
-                     wall_times=np.asarray(times), call_steps=np.asarray(steps, np.int32),
-                     compile_seconds=sweep.compile_seconds)
+  state, loss = sweep.run(state, num_epochs, loop=loop, epochs_per_call=per_call, callback=record)
+  return SweepResult(
+    params=state.params,
+    learning_rates=lrs,
+    seeds=seeds,
+    train_loss=loss,
+    wall_times=np.asarray(times),
+    call_steps=np.asarray(steps, np.int32),
+    compile_seconds=sweep.compile_seconds,
+  )
 
 
-def evaluate(model: nn.Module, params: Any, data: Mapping[str, np.ndarray], *,
-             loss: str = "cross_entropy", batch_size: int | None = None) -> dict[str, np.ndarray]:
+def evaluate(
+  model: nn.Module,
+  params: Any,
+  data: Mapping[str, np.ndarray],
+  *,
+  loss: str = "cross_entropy",
+  batch_size: int | None = None,
+) -> dict[str, np.ndarray]:
   """Loss (and accuracy for classification) of N stacked models on a whole dataset.
 
   Args:
@@ -468,8 +531,9 @@ def evaluate(model: nn.Module, params: Any, data: Mapping[str, np.ndarray], *,
   sums = _eval_sums(model, loss, classify)
   total_loss, total_hits = 0.0, 0.0
   for start in range(0, n, size):
-    part_loss, part_hits = sums(params, jnp.asarray(x[start:start + size]),
-                                jnp.asarray(y[start:start + size]))
+    part_loss, part_hits = sums(
+      params, jnp.asarray(x[start : start + size]), jnp.asarray(y[start : start + size])
+    )
     total_loss, total_hits = total_loss + part_loss, total_hits + part_hits
   out = {"loss": np.asarray(total_loss / n, np.float32)}
   if classify:
@@ -489,13 +553,15 @@ def _eval_sums(model: nn.Module, loss: str, classify: bool) -> Callable:
       total = loss_fn(out, yb) * xb.shape[0]
       hits = jnp.sum(jnp.argmax(out, -1) == yb) if classify else jnp.zeros([])
       return total, hits
+
     return jax.vmap(one)(params)
 
   return sums
 
 
-def best_member(metric: ArrayLike, learning_rates: ArrayLike, *, mode: str = "max"
-                ) -> tuple[float, np.ndarray]:
+def best_member(
+  metric: ArrayLike, learning_rates: ArrayLike, *, mode: str = "max"
+) -> tuple[float, np.ndarray]:
   """The learning rate whose seeds have the best mean ``metric``, and the per-rate means.
 
   Args:
@@ -522,5 +588,13 @@ def best_member(metric: ArrayLike, learning_rates: ArrayLike, *, mode: str = "ma
   return float(rates[best]), means
 
 
-__all__: Sequence[str] = ("Sweep", "SweepResult", "SweepState", "best_member", "evaluate",
-                          "grid", "split_seed", "train_sweep")
+__all__: Sequence[str] = (
+  "Sweep",
+  "SweepResult",
+  "SweepState",
+  "best_member",
+  "evaluate",
+  "grid",
+  "split_seed",
+  "train_sweep",
+)

@@ -41,6 +41,7 @@ _INT32_MAX = np.iinfo(np.int32).max
 # Hyperparameter validation (skipped for traced values: jit/vmap sweeps pass tracers).
 # --------------------------------------------------------------------------------------------
 
+
 def _concrete(value: Any) -> float | None:
   """``value`` as a Python float, or None when it is traced (inside jit or vmap)."""
   if isinstance(value, jax.core.Tracer):
@@ -65,8 +66,9 @@ def check_learning_rate(learning_rate: Any, name: str = "learning_rate") -> None
     return
   strict = isinstance(learning_rate, (int, float))
   if not math.isfinite(value) or value < 0 or (strict and value == 0):
-    raise ValueError(f"{name} must be a positive finite number or an Optax schedule, got "
-                     f"{value!r}.")
+    raise ValueError(
+      f"{name} must be a positive finite number or an Optax schedule, got {value!r}."
+    )
 
 
 def check_decay(value: Any, name: str) -> None:
@@ -93,6 +95,7 @@ def check_non_negative(value: Any, name: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Small pure helpers.
 # --------------------------------------------------------------------------------------------
+
 
 def _increment(count: jax.Array) -> jax.Array:
   """``count + 1`` that saturates instead of overflowing int32."""
@@ -129,31 +132,37 @@ def _cast_like(updates: Any, params_like: Any) -> Any:
 # States.
 # --------------------------------------------------------------------------------------------
 
+
 class SgdState(NamedTuple):
   """Minibatch SGD keeps only its step count (for learning-rate schedules)."""
+
   count: jax.Array  # i32[]
 
 
 class MomentumState(NamedTuple):
   """Heavy-ball momentum: the velocity v (a pytree like the params)."""
+
   count: jax.Array  # i32[]
   velocity: Any
 
 
 class AdagradState(NamedTuple):
   """AdaGrad: the running sum s of squared gradients."""
+
   count: jax.Array  # i32[]
   sum_of_squares: Any
 
 
 class RmspropState(NamedTuple):
   """RMSProp: the leaky average s of squared gradients."""
+
   count: jax.Array  # i32[]
   nu: Any
 
 
 class AdadeltaState(NamedTuple):
   """AdaDelta: leaky averages of squared gradients (s) and squared rescaled steps (Δx)."""
+
   count: jax.Array  # i32[]
   e_g: Any
   e_x: Any
@@ -161,6 +170,7 @@ class AdadeltaState(NamedTuple):
 
 class AdamState(NamedTuple):
   """Adam: first (v, momentum) and second (s) moment estimates."""
+
   count: jax.Array  # i32[]
   mu: Any
   nu: Any
@@ -173,6 +183,7 @@ def _count0() -> jax.Array:
 # --------------------------------------------------------------------------------------------
 # The optimizers.
 # --------------------------------------------------------------------------------------------
+
 
 def sgd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
   r"""Minibatch stochastic gradient descent.
@@ -209,8 +220,9 @@ def sgd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
   return optax.GradientTransformation(init, update)
 
 
-def momentum(learning_rate: ScalarOrSchedule, momentum: float = 0.9,
-             nesterov: bool = False) -> optax.GradientTransformation:
+def momentum(
+  learning_rate: ScalarOrSchedule, momentum: float = 0.9, nesterov: bool = False
+) -> optax.GradientTransformation:
   r"""SGD with heavy-ball (or Nesterov) momentum.
 
   .. math::
@@ -252,14 +264,17 @@ def momentum(learning_rate: ScalarOrSchedule, momentum: float = 0.9,
     else:
       step = velocity
     new = _scale(step, -lr)
-    return _cast_like(new, updates), MomentumState(count=_increment(state.count),
-                                                   velocity=velocity)
+    return _cast_like(new, updates), MomentumState(count=_increment(state.count), velocity=velocity)
 
   return optax.GradientTransformation(init, update)
 
 
-def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 0.0,
-            eps: float = 1e-6, eps_in_sqrt: bool = True) -> optax.GradientTransformation:
+def adagrad(
+  learning_rate: ScalarOrSchedule,
+  initial_accumulator_value: float = 0.0,
+  eps: float = 1e-6,
+  eps_in_sqrt: bool = True,
+) -> optax.GradientTransformation:
   r"""AdaGrad: per-coordinate steps scaled by the root of all past squared gradients.
 
   .. math::
@@ -304,15 +319,18 @@ def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 
     else:
       direction = jax.tree.map(lambda g, a: g / (jnp.sqrt(a) + eps), updates, s)
     new = _scale(direction, -lr)
-    return _cast_like(new, updates), AdagradState(count=_increment(state.count),
-                                                  sum_of_squares=s)
+    return _cast_like(new, updates), AdagradState(count=_increment(state.count), sum_of_squares=s)
 
   return optax.GradientTransformation(init, update)
 
 
-def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-6,
-            eps_in_sqrt: bool = True, initial_scale: float = 0.0
-            ) -> optax.GradientTransformation:
+def rmsprop(
+  learning_rate: ScalarOrSchedule,
+  decay: float = 0.9,
+  eps: float = 1e-6,
+  eps_in_sqrt: bool = True,
+  initial_scale: float = 0.0,
+) -> optax.GradientTransformation:
   r"""RMSProp: AdaGrad with a leaky average of squared gradients.
 
   .. math::
@@ -362,8 +380,9 @@ def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e
   return optax.GradientTransformation(init, update)
 
 
-def adadelta(learning_rate: ScalarOrSchedule = 1.0, rho: float = 0.9,
-             eps: float = 1e-5) -> optax.GradientTransformation:
+def adadelta(
+  learning_rate: ScalarOrSchedule = 1.0, rho: float = 0.9, eps: float = 1e-5
+) -> optax.GradientTransformation:
   r"""AdaDelta: RMSProp whose step size is a leaky average of past squared steps.
 
   .. math::
@@ -405,18 +424,23 @@ def adadelta(learning_rate: ScalarOrSchedule = 1.0, rho: float = 0.9,
     del params
     lr = _lr(learning_rate, state.count)
     e_g = _ema(jax.tree.map(jnp.square, updates), state.e_g, rho)
-    rescaled = jax.tree.map(lambda g, s, dx: jnp.sqrt(dx + eps) / jnp.sqrt(s + eps) * g,
-                            updates, e_g, state.e_x)
+    rescaled = jax.tree.map(
+      lambda g, s, dx: jnp.sqrt(dx + eps) / jnp.sqrt(s + eps) * g, updates, e_g, state.e_x
+    )
     e_x = _ema(jax.tree.map(jnp.square, rescaled), state.e_x, rho)
     new = _scale(rescaled, -lr)
-    return _cast_like(new, updates), AdadeltaState(count=_increment(state.count), e_g=e_g,
-                                                   e_x=e_x)
+    return _cast_like(new, updates), AdadeltaState(count=_increment(state.count), e_g=e_g, e_x=e_x)
 
   return optax.GradientTransformation(init, update)
 
 
-def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
-         eps: float = 1e-6, eps_root: float = 0.0) -> optax.GradientTransformation:
+def adam(
+  learning_rate: ScalarOrSchedule,
+  b1: float = 0.9,
+  b2: float = 0.999,
+  eps: float = 1e-6,
+  eps_root: float = 0.0,
+) -> optax.GradientTransformation:
   r"""Adam: momentum on the gradient, RMSProp on its square, both bias-corrected.
 
   .. math::
@@ -470,10 +494,10 @@ def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
 
 
 SCRATCH_OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
-    "sgd": sgd,
-    "momentum": momentum,
-    "adagrad": adagrad,
-    "rmsprop": rmsprop,
-    "adadelta": adadelta,
-    "adam": adam,
+  "sgd": sgd,
+  "momentum": momentum,
+  "adagrad": adagrad,
+  "rmsprop": rmsprop,
+  "adadelta": adadelta,
+  "adam": adam,
 }

@@ -8,11 +8,11 @@ Example:
 
 from jaxnets.train.checkpoint import Checkpointer  # noqa: F401
 from jaxnets.train.loop import (  # noqa: F401
-    build_model,
-    build_optimizer,
-    evaluate,
-    train_and_evaluate,
-    validate_config,
+  build_model,
+  build_optimizer,
+  evaluate,
+  train_and_evaluate,
+  validate_config,
 )
 from jaxnets.train.state import TrainState  # noqa: F401
 from jaxnets.train.steps import eval_step, train_epoch_scan, train_step  # noqa: F401

@@ -40,8 +40,10 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if config.weight_decay < 0:
     raise ValueError(f"config.weight_decay must be >= 0, got {config.weight_decay}.")
   if config.checkpoint_every_epochs < 0:
-    raise ValueError("config.checkpoint_every_epochs must be >= 0 (0 disables checkpoints), "
-                     f"got {config.checkpoint_every_epochs}.")
+    raise ValueError(
+      "config.checkpoint_every_epochs must be >= 0 (0 disables checkpoints), "
+      f"got {config.checkpoint_every_epochs}."
+    )
   losses.get_loss(config.loss)  # Unknown loss names raise here.
   if "name" not in config.model or "name" not in config.optimizer:
     raise ValueError("config.model and config.optimizer each need a `name` field.")
@@ -50,8 +52,12 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
 def build_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
   """The configured optimizer, with decoupled L2 weight decay chained first when asked."""
   kwargs = {k: v for k, v in config.optimizer.items() if k not in ("name", "learning_rate")}
-  tx = optim.get_optimizer(config.optimizer.name, config.optimizer.learning_rate,
-                           impl=config.get("optimizer_impl", "optax"), **kwargs)
+  tx = optim.get_optimizer(
+    config.optimizer.name,
+    config.optimizer.learning_rate,
+    impl=config.get("optimizer_impl", "optax"),
+    **kwargs,
+  )
   if config.weight_decay > 0:
     tx = optax.chain(optax.add_decayed_weights(config.weight_decay), tx)
   return tx
@@ -77,18 +83,23 @@ def _has_convolutions(params: Any) -> bool:
   return any(np.ndim(leaf) >= 3 for leaf in jax.tree_util.tree_leaves(params))
 
 
-def _check_finite(step_losses: np.ndarray, first_step: int, workdir: str,
-                  checkpointer: Checkpointer | None) -> None:
+def _check_finite(
+  step_losses: np.ndarray, first_step: int, workdir: str, checkpointer: Checkpointer | None
+) -> None:
   """Raises FloatingPointError naming the first step (after ``first_step``) with a bad loss."""
   bad = np.flatnonzero(~np.isfinite(step_losses))
   if bad.size:
     step = first_step + int(bad[0]) + 1
     last = checkpointer.latest_step() if checkpointer else None
-    kept = (f"the last good checkpoint (step {last}) in {workdir} is intact"
-            if last is not None else "no checkpoint was written")
+    kept = (
+      f"the last good checkpoint (step {last}) in {workdir} is intact"
+      if last is not None
+      else "no checkpoint was written"
+    )
     raise FloatingPointError(
-        f"Training diverged: the loss became {step_losses[bad[0]]} at step {step}; {kept}. "
-        "Try a smaller learning rate or standardized inputs.")
+      f"Training diverged: the loss became {step_losses[bad[0]]} at step {step}; {kept}. "
+      "Try a smaller learning rate or standardized inputs."
+    )
 
 
 class _Trainer:
@@ -103,10 +114,13 @@ class _Trainer:
 
     if config.streaming:
       if config.image_size is not None:
-        raise ValueError("config.image_size is not supported with config.streaming=True; "
-                         "store the data at the size the model needs.")
+        raise ValueError(
+          "config.image_size is not supported with config.streaming=True; "
+          "store the data at the size the model needs."
+        )
       self.train_source = data_lib.datasets.tfds_source(
-          config.dataset, "train", data_dir=config.data_dir)
+        config.dataset, "train", data_dir=config.data_dir
+      )
       self.n_train = len(self.train_source)
       self.test = data_lib.load(config.dataset, "test", data_dir=config.data_dir)
       sample_x = self.test["x"][:1]
@@ -120,11 +134,18 @@ class _Trainer:
     model = build_model(config)
     loss_fn = losses.get_loss(config.loss)
     if config.loss == "cross_entropy" and not np.issubdtype(self.test["y"].dtype, np.integer):
-      raise ValueError(f"loss 'cross_entropy' needs integer labels but dataset "
-                       f"{config.dataset!r} has {self.test['y'].dtype} targets; use "
-                       "config.loss='squared' for regression.")
-    state = TrainState.create(model=model, tx=build_optimizer(config), loss_fn=loss_fn,
-                              rng=jax.random.PRNGKey(config.seed), sample_x=jnp.asarray(sample_x))
+      raise ValueError(
+        f"loss 'cross_entropy' needs integer labels but dataset "
+        f"{config.dataset!r} has {self.test['y'].dtype} targets; use "
+        "config.loss='squared' for regression."
+      )
+    state = TrainState.create(
+      model=model,
+      tx=build_optimizer(config),
+      loss_fn=loss_fn,
+      rng=jax.random.PRNGKey(config.seed),
+      sample_x=jnp.asarray(sample_x),
+    )
     self._check_output_shape(state, sample_x)
     self.state = jax.device_put(state, self.replicated)
 
@@ -139,8 +160,9 @@ class _Trainer:
     self.train_step_indexed = jax.jit(steps.train_step_indexed, static_argnums=3, **donate)
     # The key comes from the donated state itself (passing state.rng separately would
     # hand XLA a donated buffer twice).
-    self.train_step = jax.jit(lambda state, batch: steps.train_step(state, batch, state.rng),
-                              **donate)
+    self.train_step = jax.jit(
+      lambda state, batch: steps.train_step(state, batch, state.rng), **donate
+    )
     self.eval_step = jax.jit(steps.eval_step)
 
   def _check_output_shape(self, state: TrainState, sample_x: np.ndarray) -> None:
@@ -149,19 +171,24 @@ class _Trainer:
     if self.config.loss == "cross_entropy":
       n_classes = int(max(y.max(), 0)) + 1
       if out.ndim != 2 or out.shape[-1] < n_classes:
-        raise ValueError(f"Model {self.config.model.name!r} outputs shape {out.shape[1:]} per "
-                         f"example but dataset {self.config.dataset!r} has labels up to "
-                         f"{n_classes - 1}; set config.model.num_classes >= {n_classes}.")
+        raise ValueError(
+          f"Model {self.config.model.name!r} outputs shape {out.shape[1:]} per "
+          f"example but dataset {self.config.dataset!r} has labels up to "
+          f"{n_classes - 1}; set config.model.num_classes >= {n_classes}."
+        )
     elif out.shape[1:] != y.shape[1:]:
-      raise ValueError(f"Model {self.config.model.name!r} outputs shape {out.shape[1:]} per "
-                       f"example but targets have shape {y.shape[1:]}.")
+      raise ValueError(
+        f"Model {self.config.model.name!r} outputs shape {out.shape[1:]} per "
+        f"example but targets have shape {y.shape[1:]}."
+      )
 
   def epoch_indices(self, epoch: int) -> jax.Array:
     key = jax.random.fold_in(self.data_key, epoch)
     return data_lib.epoch_permutation(key, self.n_train, self.config.batch_size)
 
-  def run_epoch(self, epoch: int, bar: reporting.ProgressBar,
-                checkpointer: Checkpointer | None) -> dict[str, float]:
+  def run_epoch(
+    self, epoch: int, bar: reporting.ProgressBar, checkpointer: Checkpointer | None
+  ) -> dict[str, float]:
     """Trains one epoch; returns mean train metrics (fetched from the device once per interval)."""
     cfg = self.config
     first_step = int(self.state.step)
@@ -179,38 +206,44 @@ class _Trainer:
         pending.clear()
 
     if self.scan:
-      self.state, metrics = self.train_epoch(self.state, self.train_data,
-                                             self.epoch_indices(epoch), self.batch_sharding)
+      self.state, metrics = self.train_epoch(
+        self.state, self.train_data, self.epoch_indices(epoch), self.batch_sharding
+      )
       pending.append(metrics)
     else:
       for i, batch_or_idx in enumerate(self._epoch_batches(epoch)):
         if cfg.streaming:
           self.state, metrics = self.train_step(self.state, batch_or_idx)
         else:
-          self.state, metrics = self.train_step_indexed(self.state, self.train_data,
-                                                        batch_or_idx, self.batch_sharding)
+          self.state, metrics = self.train_step_indexed(
+            self.state, self.train_data, batch_or_idx, self.batch_sharding
+          )
         pending.append(metrics)
         if (i + 1) % cfg.log_every_steps == 0:
           flush()
     flush()
     keys = fetched[0].keys()
-    return {k: float(np.mean(np.concatenate([np.atleast_1d(m[k]) for m in fetched])))
-            for k in keys}
+    return {k: float(np.mean(np.concatenate([np.atleast_1d(m[k]) for m in fetched]))) for k in keys}
 
   def _epoch_batches(self, epoch: int) -> Iterator[Any]:
     if not self.config.streaming:
       yield from self.epoch_indices(epoch)
       return
+
     def to_example(record):
       x = np.asarray(record["image"], np.float32)
       x = x / 255.0 if record["image"].dtype == np.uint8 else x
       return {"x": x, "y": np.int32(record["label"])}
 
     for batch in data_lib.stream_batches(
-        self.train_source, self.config.batch_size // jax.process_count(),
-        seed=self.config.seed + epoch, transform=to_example,
-        worker_count=self.config.worker_count, shard_index=jax.process_index(),
-        shard_count=jax.process_count()):
+      self.train_source,
+      self.config.batch_size // jax.process_count(),
+      seed=self.config.seed + epoch,
+      transform=to_example,
+      worker_count=self.config.worker_count,
+      shard_index=jax.process_index(),
+      shard_count=jax.process_count(),
+    ):
       yield sharding.host_local_to_global(batch, self.batch_sharding)
 
   def evaluate(self, state: TrainState | None = None) -> dict[str, float]:
@@ -222,8 +255,9 @@ class _Trainer:
     size = max(size, self.mesh.devices.size)
     totals: list[dict[str, jax.Array]] = []
     for batch in data_lib.batches(self.test, size, shuffle=False, drop_remainder=False):
-      totals.append(self.eval_step(state, sharding.host_local_to_global(batch,
-                                                                        self.batch_sharding)))
+      totals.append(
+        self.eval_step(state, sharding.host_local_to_global(batch, self.batch_sharding))
+      )
     summed = {k: float(sum(np.asarray(t[k]) for t in jax.device_get(totals))) for k in totals[0]}
     out = {"test_loss": summed["loss_sum"] / summed["count"]}
     if "correct" in summed:
@@ -244,8 +278,9 @@ def _restore_latest(trainer: _Trainer, checkpointer: Checkpointer | None) -> int
   if checkpointer is None or checkpointer.latest_step() is None:
     return 0
   trainer.state, epoch = checkpointer.restore(trainer.state)
-  reporting.say(f"Resumed from {checkpointer.directory} at step {int(trainer.state.step)} "
-                f"(epoch {epoch}).")
+  reporting.say(
+    f"Resumed from {checkpointer.directory} at step {int(trainer.state.step)} (epoch {epoch})."
+  )
   return epoch
 
 
@@ -260,8 +295,10 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float
   checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"), config.max_to_keep)
   try:
     if checkpointer.latest_step() is None:
-      raise FileNotFoundError(f"No checkpoint in {checkpointer.directory} to evaluate; train "
-                              "first (without eval_only) or point --workdir at a trained run.")
+      raise FileNotFoundError(
+        f"No checkpoint in {checkpointer.directory} to evaluate; train "
+        "first (without eval_only) or point --workdir at a trained run."
+      )
     _restore_latest(trainer, checkpointer)
   finally:
     checkpointer.close()
@@ -306,19 +343,25 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   validate_config(config)
   os.makedirs(workdir, exist_ok=True)
   trainer = _Trainer(config, workdir)
-  checkpointer = (Checkpointer(os.path.join(workdir, "checkpoints"), config.max_to_keep)
-                  if config.checkpoint_every_epochs else None)
+  checkpointer = (
+    Checkpointer(os.path.join(workdir, "checkpoints"), config.max_to_keep)
+    if config.checkpoint_every_epochs
+    else None
+  )
   start_epoch = _restore_latest(trainer, checkpointer)
   is_chief = jax.process_index() == 0
   if is_chief:
     _write_config(config, workdir)
   writer = reporting.MetricWriter(workdir) if is_chief else None
-  reporting.say(f"Training {config.model.name} on {config.dataset} ({trainer.n_train} examples, "
-                f"{trainer.steps_per_epoch} steps/epoch, {jax.device_count()} device(s), "
-                f"{'scan' if trainer.scan else 'per-step'} epochs).")
+  reporting.say(
+    f"Training {config.model.name} on {config.dataset} ({trainer.n_train} examples, "
+    f"{trainer.steps_per_epoch} steps/epoch, {jax.device_count()} device(s), "
+    f"{'scan' if trainer.scan else 'per-step'} epochs)."
+  )
   reporting.say(reporting.table_header())
-  bar = reporting.ProgressBar(trainer.steps_per_epoch * (config.num_epochs - start_epoch),
-                              enabled=config.progress_bar)
+  bar = reporting.ProgressBar(
+    trainer.steps_per_epoch * (config.num_epochs - start_epoch), enabled=config.progress_bar
+  )
   record: dict[str, Any] = {}
   try:
     for epoch in range(start_epoch, config.num_epochs):

@@ -92,8 +92,9 @@ class ProgressBar:
     filled = int(self.width * self.done / self.total)
     bar = "#" * filled + "." * (self.width - filled)
     eta_text = f"{eta:5.0f}s" if math.isfinite(eta) else "    ?"
-    sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} {rate:7.1f} steps/s "
-                     f"ETA {eta_text} {extra}")
+    sys.stderr.write(
+      f"\r[{bar}] {self.done}/{self.total} {rate:7.1f} steps/s ETA {eta_text} {extra}"
+    )
     sys.stderr.flush()
 
   def clear_line(self) -> None:

@@ -38,8 +38,10 @@ def check_batch_size(batch_size: int, mesh: Mesh) -> None:
   """The global batch must split evenly over the devices (and over the hosts)."""
   n = mesh.devices.size
   if batch_size % n:
-    raise ValueError(f"batch_size={batch_size} must be divisible by the number of devices "
-                     f"({n}); use a multiple of {n}.")
+    raise ValueError(
+      f"batch_size={batch_size} must be divisible by the number of devices "
+      f"({n}); use a multiple of {n}."
+    )
 
 
 def host_local_to_global(local: Any, sharding: NamedSharding) -> Any:
@@ -48,4 +50,5 @@ def host_local_to_global(local: Any, sharding: NamedSharding) -> Any:
   For a replicated sharding every host passes the same full array.
   """
   return jax.tree_util.tree_map(
-      lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local)
+    lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local
+  )

@@ -29,6 +29,7 @@ class TrainState(struct.PyTreeNode):
     tx: the optimizer.
     loss_fn: ``loss_fn(outputs, targets) -> scalar``.
   """
+
   step: jax.Array
   params: Params
   batch_stats: Any
@@ -39,9 +40,15 @@ class TrainState(struct.PyTreeNode):
   loss_fn: Callable[[jax.Array, jax.Array], jax.Array] = struct.field(pytree_node=False)
 
   @classmethod
-  def create(cls, *, model: flax.linen.Module, tx: optax.GradientTransformation,
-             loss_fn: Callable[[jax.Array, jax.Array], jax.Array], rng: PRNGKey,
-             sample_x: jax.Array) -> "TrainState":
+  def create(
+    cls,
+    *,
+    model: flax.linen.Module,
+    tx: optax.GradientTransformation,
+    loss_fn: Callable[[jax.Array, jax.Array], jax.Array],
+    rng: PRNGKey,
+    sample_x: jax.Array,
+  ) -> "TrainState":
     """Initializes a model on ``sample_x`` (one example batch) and the optimizer on its params.
 
     Example:
@@ -56,9 +63,16 @@ class TrainState(struct.PyTreeNode):
     init_key, dropout_key, state_key = jax.random.split(rng, 3)
     variables = model.init({"params": init_key, "dropout": dropout_key}, sample_x, train=False)
     params = variables["params"]
-    return cls(step=jnp.zeros((), jnp.int32), params=params,
-               batch_stats=variables.get("batch_stats", {}), opt_state=tx.init(params),
-               rng=state_key, apply_fn=model.apply, tx=tx, loss_fn=loss_fn)
+    return cls(
+      step=jnp.zeros((), jnp.int32),
+      params=params,
+      batch_stats=variables.get("batch_stats", {}),
+      opt_state=tx.init(params),
+      rng=state_key,
+      apply_fn=model.apply,
+      tx=tx,
+      loss_fn=loss_fn,
+    )
 
   def variables(self) -> dict[str, Any]:
     """The Flax variables dict for ``apply`` (params plus batch_stats when present)."""
@@ -68,8 +82,13 @@ class TrainState(struct.PyTreeNode):
 
   def checkpoint_items(self) -> dict[str, Any]:
     """The pytree that checkpoints save and restore (everything but the static fields)."""
-    return {"step": self.step, "params": self.params, "batch_stats": self.batch_stats,
-            "opt_state": self.opt_state, "rng": self.rng}
+    return {
+      "step": self.step,
+      "params": self.params,
+      "batch_stats": self.batch_stats,
+      "opt_state": self.opt_state,
+      "rng": self.rng,
+    }
 
   def replace_items(self, items: dict[str, Any]) -> "TrainState":
     """Returns this state with the fields of a restored :meth:`checkpoint_items` pytree."""

@@ -58,16 +58,21 @@ def train_step(state: TrainState, batch: Batch, key: jax.Array) -> tuple[TrainSt
     variables = {"params": params}
     if state.batch_stats:
       variables["batch_stats"] = state.batch_stats
-    result = state.apply_fn(variables, batch["x"], train=True, rngs={"dropout": dropout_key},
-                            mutable=mutable)
+    result = state.apply_fn(
+      variables, batch["x"], train=True, rngs={"dropout": dropout_key}, mutable=mutable
+    )
     outputs, updates = result if mutable else (result, {})
     return state.loss_fn(outputs, batch["y"]), (outputs, updates)
 
   (loss, (outputs, updates)), grads = jax.value_and_grad(loss_of, has_aux=True)(state.params)
   param_updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
   params = jax.tree_util.tree_map(jnp.add, state.params, param_updates)
-  new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
-                            batch_stats=updates.get("batch_stats", state.batch_stats))
+  new_state = state.replace(
+    step=state.step + 1,
+    params=params,
+    opt_state=opt_state,
+    batch_stats=updates.get("batch_stats", state.batch_stats),
+  )
   return new_state, _batch_metrics(outputs, batch["y"], loss)
 
 
@@ -94,8 +99,9 @@ def eval_step(state: TrainState, batch: Batch) -> Metrics:
   return sums
 
 
-def train_epoch_scan(state: TrainState, data: Batch, indices: jax.Array,
-                     batch_sharding: Any = None) -> tuple[TrainState, Metrics]:
+def train_epoch_scan(
+  state: TrainState, data: Batch, indices: jax.Array, batch_sharding: Any = None
+) -> tuple[TrainState, Metrics]:
   """A whole epoch as one ``lax.scan`` over a device-resident index array.
 
   Args:
@@ -108,6 +114,7 @@ def train_epoch_scan(state: TrainState, data: Batch, indices: jax.Array,
   Returns:
     The final state and per-step metrics stacked along a leading ``steps`` axis.
   """
+
   def body(state, idx):
     batch = gather_batch(data, idx, batch_sharding)
     return train_step(state, batch, state.rng)
@@ -123,7 +130,8 @@ def gather_batch(data: Batch, idx: jax.Array, sharding: Any = None) -> Batch:
   return batch
 
 
-def train_step_indexed(state: TrainState, data: Batch, idx: jax.Array,
-                       batch_sharding: Any = None) -> tuple[TrainState, Metrics]:
+def train_step_indexed(
+  state: TrainState, data: Batch, idx: jax.Array, batch_sharding: Any = None
+) -> tuple[TrainState, Metrics]:
   """:func:`train_step` on rows ``idx`` of a device-resident dataset (no host transfer)."""
   return train_step(state, gather_batch(data, idx, batch_sharding), state.rng)

@@ -30,18 +30,22 @@ def mlp_loss(params, batch):
 
 
 def diag_loss(p):  # H = diag(1, ..., 50).
-  return 0.5 * jnp.sum(jnp.arange(1.0, 51.0, dtype=p.dtype) * p ** 2)
+  return 0.5 * jnp.sum(jnp.arange(1.0, 51.0, dtype=p.dtype) * p**2)
 
 
 @pytest.fixture(scope="module")
 def problem():
   with jax.enable_x64(True):
     digits = jdata.load("digits")
-    data = {"x": jnp.asarray(digits["x"][:NUM_EXAMPLES].reshape(NUM_EXAMPLES, -1), jnp.float64),
-            "y": jnp.asarray(digits["y"][:NUM_EXAMPLES])}
-    params = jax.jit(lambda key, x: jax.tree_util.tree_map(
-        lambda a: a.astype(jnp.float64), MODEL.init(key, x)["params"]))(
-            _key(0), data["x"][:1])
+    data = {
+      "x": jnp.asarray(digits["x"][:NUM_EXAMPLES].reshape(NUM_EXAMPLES, -1), jnp.float64),
+      "y": jnp.asarray(digits["y"][:NUM_EXAMPLES]),
+    }
+    params = jax.jit(
+      lambda key, x: jax.tree_util.tree_map(
+        lambda a: a.astype(jnp.float64), MODEL.init(key, x)["params"]
+      )
+    )(_key(0), data["x"][:1])
     flat, unravel = ravel_pytree(params)
     dense = np.asarray(jax.jit(jax.hessian(lambda q: mlp_loss(unravel(q), data)))(flat))
   with threadpool_limits(1):  # BLAS threads fight over the shared cores.
@@ -60,8 +64,9 @@ def test_problem_size(problem):
 
 
 def test_hvp_matches_dense_and_batches_are_weighted_exactly(problem):
-  v = jax.tree_util.tree_map(lambda a: jnp.cos(jnp.arange(a.size, dtype=a.dtype)).reshape(a.shape),
-                             problem["params"])
+  v = jax.tree_util.tree_map(
+    lambda a: jnp.cos(jnp.arange(a.size, dtype=a.dtype)).reshape(a.shape), problem["params"]
+  )
   expected = problem["hessian"] @ np.asarray(ravel_pytree(v)[0])
   # Batches of 48 leave a remainder of 16: weighting by batch size must give the full mean.
   hv = curvature.hvp(mlp_loss, problem["params"], v, data=problem["data"], batch_size=48)
@@ -70,8 +75,9 @@ def test_hvp_matches_dense_and_batches_are_weighted_exactly(problem):
 
 
 def test_top_eigenvalues_match_dense(problem):
-  top = curvature.top_eigenvalues(mlp_loss, problem["params"], 3, _key(1),
-                                  data=problem["data"], batch_size=BATCH, num_iters=30)
+  top = curvature.top_eigenvalues(
+    mlp_loss, problem["params"], 3, _key(1), data=problem["data"], batch_size=BATCH, num_iters=30
+  )
   exact = problem["eigs"][::-1][:3]
   assert top.eigenvalues.dtype == jnp.float64
   rel = np.abs(np.asarray(top.eigenvalues) - exact) / abs(exact[0])
@@ -84,16 +90,24 @@ def test_top_eigenvalues_match_dense(problem):
 
 
 def test_hessian_trace_within_three_standard_errors(problem):
-  est = curvature.hessian_trace(mlp_loss, problem["params"], _key(2), 100,
-                                data=problem["data"], batch_size=BATCH)
+  est = curvature.hessian_trace(
+    mlp_loss, problem["params"], _key(2), 100, data=problem["data"], batch_size=BATCH
+  )
   exact = problem["eigs"].sum()
   assert est.samples.shape == (100,) and float(est.stderr) > 0
   assert abs(float(est.trace) - exact) <= 3 * float(est.stderr), (float(est.trace), exact)
 
 
 def test_spectral_density_matches_dense(problem, tmp_path):
-  sd = curvature.spectral_density(mlp_loss, problem["params"], _key(3), num_probes=8,
-                                  num_iters=30, data=problem["data"], batch_size=BATCH)
+  sd = curvature.spectral_density(
+    mlp_loss,
+    problem["params"],
+    _key(3),
+    num_probes=8,
+    num_iters=30,
+    data=problem["data"],
+    batch_size=BATCH,
+  )
   eigs = problem["eigs"]
   nodes, weights = np.asarray(sd.nodes), np.asarray(sd.weights)
   np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-10)
@@ -101,16 +115,17 @@ def test_spectral_density_matches_dense(problem, tmp_path):
   assert abs(nodes.max() - eigs[-1]) < 1e-3 * scale and abs(nodes.min() - eigs[0]) < 1e-3 * scale
   dx = float(sd.grid[1] - sd.grid[0])
   assert abs(float(jnp.sum(sd.density)) * dx - 1.0) < 1e-3
-  dense = curvature.gaussian_smoothed_density(jnp.asarray(eigs)[None],
-                                              jnp.full((1, eigs.size), 1.0 / eigs.size),
-                                              sd.grid, sd.sigma)
+  dense = curvature.gaussian_smoothed_density(
+    jnp.asarray(eigs)[None], jnp.full((1, eigs.size), 1.0 / eigs.size), sd.grid, sd.sigma
+  )
   l1 = float(jnp.sum(jnp.abs(sd.density - dense))) * dx
   assert l1 < 0.1, l1
   # The mean of the density is vᵀHv per probe, an unbiased estimate of tr(H)/n.
   first = (nodes * weights).sum(axis=1)
   assert abs(first.mean() - eigs.mean()) <= 4 * first.std(ddof=1) / np.sqrt(first.size)
-  path = curvature.plot_spectral_density(sd, os.path.join(tmp_path, "density.png"),
-                                         reference_eigenvalues=eigs)
+  path = curvature.plot_spectral_density(
+    sd, os.path.join(tmp_path, "density.png"), reference_eigenvalues=eigs
+  )
   assert os.path.getsize(path) > 1000
 
 
@@ -118,7 +133,7 @@ def _all_eqns(jaxpr):
   for eqn in jaxpr.eqns:
     yield eqn
     for param in eqn.params.values():
-      for sub in (param if isinstance(param, (tuple, list)) else (param,)):
+      for sub in param if isinstance(param, (tuple, list)) else (param,):
         inner = getattr(sub, "jaxpr", sub)
         if hasattr(inner, "eqns"):
           yield from _all_eqns(inner)
@@ -126,24 +141,27 @@ def _all_eqns(jaxpr):
 
 def test_lanczos_never_forms_the_hessian_nor_syncs_with_host(problem):
   closed = jax.make_jaxpr(lambda p, d, k: curvature._lanczos_jit(mlp_loss, p, d, k, BATCH, 30))(
-      problem["params"], problem["data"], _key(0))
+    problem["params"], problem["data"], _key(0)
+  )
   eqns = list(_all_eqns(closed.jaxpr))
   n = problem["n"]
-  biggest = max(int(np.prod(v.aval.shape)) for e in eqns for v in e.outvars
-                if hasattr(v.aval, "shape"))
+  biggest = max(
+    int(np.prod(v.aval.shape)) for e in eqns for v in e.outvars if hasattr(v.aval, "shape")
+  )
   assert biggest < n * n // 10, biggest  # Largest array: the [30, n] basis or activations.
   names = {e.primitive.name for e in eqns}
   assert not any("callback" in name for name in names), names
   # The Lanczos loop is one device loop of 30 steps (a fori_loop lowers to scan or while).
-  assert any(e.primitive.name == "scan" and e.params["length"] == 30 for e in eqns) or \
-      "while" in names
+  assert (
+    any(e.primitive.name == "scan" and e.params["length"] == 30 for e in eqns) or "while" in names
+  )
 
 
 def test_lanczos_core_exact_with_repeated_eigenvalues():
-  a = jnp.diag(jnp.array([1., 1., 1., 2., 2., 3.]))  # Krylov space of a vector: dimension 3.
-  res = curvature.lanczos(lambda v: a @ v, jnp.arange(1., 7.), 6)
+  a = jnp.diag(jnp.array([1.0, 1.0, 1.0, 2.0, 2.0, 3.0]))  # Krylov space of a vector: dimension 3.
+  res = curvature.lanczos(lambda v: a @ v, jnp.arange(1.0, 7.0), 6)
   theta, s = curvature.tridiagonal_eigh(res.alphas, res.betas)
-  np.testing.assert_allclose(theta, [1., 1., 1., 2., 2., 3.], atol=1e-10)
+  np.testing.assert_allclose(theta, [1.0, 1.0, 1.0, 2.0, 2.0, 3.0], atol=1e-10)
   t = np.diag(res.alphas) + np.diag(res.betas[:-1], 1) + np.diag(res.betas[:-1], -1)
   np.testing.assert_allclose(s @ np.diag(theta) @ s.T, t, atol=1e-10)
   basis = np.asarray(res.basis)
@@ -153,8 +171,9 @@ def test_lanczos_core_exact_with_repeated_eigenvalues():
 def test_float32_and_convergence_warning():
   with jax.enable_x64(False):
     with pytest.warns(RuntimeWarning, match="raise num_iters"):  # 3 steps: not converged.
-      top = curvature.top_eigenvalues(diag_loss, jnp.ones(50, jnp.float32), 1, jax.random.key(0),
-                                      num_iters=3)
+      top = curvature.top_eigenvalues(
+        diag_loss, jnp.ones(50, jnp.float32), 1, jax.random.key(0), num_iters=3
+      )
   assert top.eigenvalues.dtype == jnp.float32
   # Even unconverged, the stated bound holds: some eigenvalue (1..50) is within the residual.
   theta, r = float(top.eigenvalues[0]), float(top.residuals[0])
@@ -165,25 +184,39 @@ def test_bad_input_raises_clear_errors(problem):
   p, d = jnp.ones(50), problem["data"]
   key = _key(0)
   cases = [
-      (lambda: curvature.top_eigenvalues(diag_loss, p, 0, key), "positive int"),
-      (lambda: curvature.top_eigenvalues(diag_loss, p, 51, key), "exceeds the number"),
-      (lambda: curvature.top_eigenvalues(diag_loss, p, 5, key, num_iters=4), ">= k"),
-      (lambda: curvature.top_eigenvalues(diag_loss, p, 1, None), "PRNG key"),
-      (lambda: curvature.top_eigenvalues(diag_loss, p.at[3].set(jnp.nan), 1, key), "NaN"),
-      (lambda: curvature.top_eigenvalues(lambda q: q ** 2, p, 1, key), "scalar"),
-      (lambda: curvature.top_eigenvalues(diag_loss, p, 1, key, batch_size=4), "without data"),
-      (lambda: curvature.hessian_trace(mlp_loss, problem["params"], key, data=d, batch_size=0),
-       "batch_size"),
-      (lambda: curvature.hessian_trace(mlp_loss, problem["params"], key,
-                                       data={"x": d["x"], "y": d["y"][:5]}), "leading"),
-      (lambda: curvature.hessian_trace(mlp_loss, problem["params"], key,
-                                       data={"x": d["x"] * jnp.nan, "y": d["y"]}), "NaN"),
-      (lambda: curvature.hessian_trace(diag_loss, p, key, num_probes=1), ">= 2"),
-      (lambda: curvature.spectral_density(diag_loss, p, key, num_points=1), "num_points"),
-      (lambda: curvature.spectral_density(diag_loss, p, key, sigma=-1.0), "sigma"),
-      (lambda: curvature.hvp(diag_loss, p, jnp.ones(3)), "does not match"),
-      (lambda: curvature.top_eigenvalues(lambda q: jnp.sum(jnp.sqrt(q - 2.0)), p, 1, key,
-                                         num_iters=3), "NaN/inf"),
+    (lambda: curvature.top_eigenvalues(diag_loss, p, 0, key), "positive int"),
+    (lambda: curvature.top_eigenvalues(diag_loss, p, 51, key), "exceeds the number"),
+    (lambda: curvature.top_eigenvalues(diag_loss, p, 5, key, num_iters=4), ">= k"),
+    (lambda: curvature.top_eigenvalues(diag_loss, p, 1, None), "PRNG key"),
+    (lambda: curvature.top_eigenvalues(diag_loss, p.at[3].set(jnp.nan), 1, key), "NaN"),
+    (lambda: curvature.top_eigenvalues(lambda q: q**2, p, 1, key), "scalar"),
+    (lambda: curvature.top_eigenvalues(diag_loss, p, 1, key, batch_size=4), "without data"),
+    (
+      lambda: curvature.hessian_trace(mlp_loss, problem["params"], key, data=d, batch_size=0),
+      "batch_size",
+    ),
+    (
+      lambda: curvature.hessian_trace(
+        mlp_loss, problem["params"], key, data={"x": d["x"], "y": d["y"][:5]}
+      ),
+      "leading",
+    ),
+    (
+      lambda: curvature.hessian_trace(
+        mlp_loss, problem["params"], key, data={"x": d["x"] * jnp.nan, "y": d["y"]}
+      ),
+      "NaN",
+    ),
+    (lambda: curvature.hessian_trace(diag_loss, p, key, num_probes=1), ">= 2"),
+    (lambda: curvature.spectral_density(diag_loss, p, key, num_points=1), "num_points"),
+    (lambda: curvature.spectral_density(diag_loss, p, key, sigma=-1.0), "sigma"),
+    (lambda: curvature.hvp(diag_loss, p, jnp.ones(3)), "does not match"),
+    (
+      lambda: curvature.top_eigenvalues(
+        lambda q: jnp.sum(jnp.sqrt(q - 2.0)), p, 1, key, num_iters=3
+      ),
+      "NaN/inf",
+    ),
   ]
   for fn, match in cases:
     with pytest.raises(ValueError, match=match):

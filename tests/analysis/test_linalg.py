@@ -21,7 +21,7 @@ def _well_conditioned(n, seed):
 
 
 def test_inner_worked_example_and_builtin():
-  assert float(linalg.inner(jnp.array([1., 2., 3.]), jnp.array([2., 3., 4.]))) == 20.0
+  assert float(linalg.inner(jnp.array([1.0, 2.0, 3.0]), jnp.array([2.0, 3.0, 4.0]))) == 20.0
   a, b = RNG.normal(size=(2, 7))
   np.testing.assert_allclose(linalg.inner(a, b), np.vdot(a, b), rtol=1e-6)
   m, n = RNG.normal(size=(2, 3, 4))
@@ -37,11 +37,11 @@ def test_vector_norms_match_builtin(ord_):
 
 
 def test_vector_norm_closed_forms_and_no_overflow():
-  x = jnp.array([3., -4.])
+  x = jnp.array([3.0, -4.0])
   assert [float(linalg.norm(x, o)) for o in (1, 2, np.inf)] == [7.0, 5.0, 4.0]
   big = jnp.array([3e30, 4e30], jnp.float32)  # Squares overflow float32; scaling avoids it.
   np.testing.assert_allclose(linalg.norm(big), 5e30, rtol=1e-6)
-  np.testing.assert_allclose(linalg.norm(big, 4), (3.0 ** 4 + 4.0 ** 4) ** 0.25 * 1e30, rtol=1e-5)
+  np.testing.assert_allclose(linalg.norm(big, 4), (3.0**4 + 4.0**4) ** 0.25 * 1e30, rtol=1e-5)
   assert float(linalg.norm(jnp.zeros(3), 3)) == 0.0
 
 
@@ -53,7 +53,7 @@ def test_matrix_norms_match_builtin(ord_):
 
 
 def test_norm_jittable():
-  x = jnp.array([1., 2., 2.])
+  x = jnp.array([1.0, 2.0, 2.0])
   assert float(jax.jit(linalg.norm, static_argnums=1)(x, 2)) == pytest.approx(3.0)
 
 
@@ -83,15 +83,16 @@ def test_eig_symmetric_av_equals_lambda_v():
 
 
 def test_eig_general_av_equals_lambda_v():
-  a = np.array([[0., -2., 1.], [1., 0., 0.], [0., 3., 1.]], np.float32)  # Complex pair + real.
+  a = np.array(
+    [[0.0, -2.0, 1.0], [1.0, 0.0, 0.0], [0.0, 3.0, 1.0]], np.float32
+  )  # Complex pair + real.
   w, v = linalg.eig(a)
   assert jnp.iscomplexobj(w)
   w, v = np.asarray(w), np.asarray(v)
   np.testing.assert_allclose(a @ v, v * w[None, :], atol=1e-5)
   np.testing.assert_allclose(np.prod(w), np.linalg.det(a), rtol=1e-5)
-  np.testing.assert_allclose(np.sort_complex(w), np.sort_complex(np.linalg.eigvals(a)),
-                             atol=1e-5)
-  rot = np.array([[0., -1.], [1., 0.]], np.float32)  # Rotation by 90°: eigenvalues ±i.
+  np.testing.assert_allclose(np.sort_complex(w), np.sort_complex(np.linalg.eigvals(a)), atol=1e-5)
+  rot = np.array([[0.0, -1.0], [1.0, 0.0]], np.float32)  # Rotation by 90°: eigenvalues ±i.
   np.testing.assert_allclose(sorted(linalg.eig(rot)[0].imag.tolist()), [-1.0, 1.0], atol=1e-6)
 
 
@@ -99,24 +100,29 @@ def test_eig_bad_input():
   with pytest.raises(ValueError, match="square"):
     linalg.eig(jnp.ones((2, 3)))
   with pytest.raises(ValueError, match="NaN"):
-    linalg.eig(np.array([[1., np.nan], [0., 1.]]))
+    linalg.eig(np.array([[1.0, np.nan], [0.0, 1.0]]))
   with pytest.raises(ValueError, match="symmetric=True"):
     jax.jit(linalg.eig)(jnp.eye(2))
   w, _ = jax.jit(lambda a: linalg.eig(a, symmetric=True))(2 * np.eye(2, dtype=np.float32))
-  np.testing.assert_allclose(w, [2., 2.])
+  np.testing.assert_allclose(w, [2.0, 2.0])
 
 
 # --------------------------------------------------------------------------- det, inverses
 
 
 def test_determinant_and_adjugate():
-  a = np.array([[0., 2., 1.], [1., 1., 0.], [3., 0., 2.]], np.float32)  # a[0, 0] = 0: swap.
+  a = np.array(
+    [[0.0, 2.0, 1.0], [1.0, 1.0, 0.0], [3.0, 0.0, 2.0]], np.float32
+  )  # a[0, 0] = 0: swap.
   np.testing.assert_allclose(linalg.determinant(a), np.linalg.det(a), rtol=1e-5)
   adj = np.asarray(linalg.adjugate(a))
   np.testing.assert_allclose(a @ adj, np.linalg.det(a) * np.eye(3), atol=1e-5)
-  np.testing.assert_allclose(linalg.adjugate(np.array([[1., 2.], [3., 4.]], np.float32)),
-                             [[4., -2.], [-3., 1.]], atol=1e-6)
-  np.testing.assert_allclose(linalg.adjugate(np.array([[5.]], np.float32)), [[1.]])
+  np.testing.assert_allclose(
+    linalg.adjugate(np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)),
+    [[4.0, -2.0], [-3.0, 1.0]],
+    atol=1e-6,
+  )
+  np.testing.assert_allclose(linalg.adjugate(np.array([[5.0]], np.float32)), [[1.0]])
   for _ in range(3):
     m = RNG.normal(size=(3, 3)).astype(np.float32)
     np.testing.assert_allclose(linalg.determinant(m), np.linalg.det(m), rtol=1e-4)
@@ -134,7 +140,7 @@ def test_inverses_match_builtin(method, n, seed):
 @pytest.mark.parametrize("method", ["inverse_adjugate", "inverse_gauss_jordan"])
 def test_inverses_float64_and_pivoting(method):
   with jax.enable_x64(True):
-    a = jnp.array([[0., 1., 2.], [1., 0., 3.], [4., -3., 8.]])  # Zero leading pivot.
+    a = jnp.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [4.0, -3.0, 8.0]])  # Zero leading pivot.
     inv = getattr(linalg, method)(a)
     assert inv.dtype == jnp.float64
     np.testing.assert_allclose(inv, np.linalg.inv(np.asarray(a)), rtol=1e-12, atol=1e-12)
@@ -144,16 +150,19 @@ def test_inverses_float64_and_pivoting(method):
 def test_inverses_reject_bad_input(method):
   fn = getattr(linalg, method)
   rank2 = np.random.default_rng(0).normal(size=(4, 2))
-  singular = [np.array([[1., 2.], [2., 4.]], np.float32), np.zeros((4, 4), np.float32),
-              (rank2 @ rank2.T).astype(np.float32),
-              np.array([[1., 1.], [1., 1. + 1e-9]], np.float32)]
+  singular = [
+    np.array([[1.0, 2.0], [2.0, 4.0]], np.float32),
+    np.zeros((4, 4), np.float32),
+    (rank2 @ rank2.T).astype(np.float32),
+    np.array([[1.0, 1.0], [1.0, 1.0 + 1e-9]], np.float32),
+  ]
   for a in singular:
     with pytest.raises(ValueError, match="singular"):
       fn(a)
   with pytest.raises(ValueError, match="square"):
     fn(np.ones((2, 3)))
   with pytest.raises(ValueError, match="NaN"):
-    fn(np.array([[1., 0.], [0., np.nan]]))
+    fn(np.array([[1.0, 0.0], [0.0, np.nan]]))
   with pytest.raises(ValueError, match="jit"):
     jax.jit(fn)(np.eye(2))
 
@@ -161,14 +170,17 @@ def test_inverses_reject_bad_input(method):
 # --------------------------------------------------------------------------- definiteness
 
 
-@pytest.mark.parametrize("diag,expected", [
-    ([1., 2., 3.], "positive definite"),
-    ([1., 0., 3.], "positive semidefinite"),
-    ([-1., -2., -3.], "negative definite"),
-    ([-1., 0., -3.], "negative semidefinite"),
-    ([1., 0., -3.], "indefinite"),
-    ([0., 0., 0.], "positive semidefinite"),
-])
+@pytest.mark.parametrize(
+  "diag,expected",
+  [
+    ([1.0, 2.0, 3.0], "positive definite"),
+    ([1.0, 0.0, 3.0], "positive semidefinite"),
+    ([-1.0, -2.0, -3.0], "negative definite"),
+    ([-1.0, 0.0, -3.0], "negative semidefinite"),
+    ([1.0, 0.0, -3.0], "indefinite"),
+    ([0.0, 0.0, 0.0], "positive semidefinite"),
+  ],
+)
 def test_definiteness_classes(diag, expected):
   q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))
   a = (q @ np.diag(diag) @ q.T).astype(np.float32)
@@ -178,15 +190,16 @@ def test_definiteness_classes(diag, expected):
 
 
 def test_definiteness_tolerance_and_symmetry():
-  a = np.diag([1., 1e-3]).astype(np.float32)
+  a = np.diag([1.0, 1e-3]).astype(np.float32)
   assert linalg.definiteness(a) == "positive definite"
   assert linalg.definiteness(a, tol=1e-2) == "positive semidefinite"
-  nonsym = np.array([[1., 4.], [0., 1.]], np.float32)  # xᵀAx = x² + 4xy + y²: indefinite.
+  nonsym = np.array([[1.0, 4.0], [0.0, 1.0]], np.float32)  # xᵀAx = x² + 4xy + y²: indefinite.
   with pytest.raises(ValueError, match="symmetrize=True"):
     linalg.definiteness(nonsym)
   assert linalg.definiteness(nonsym, symmetrize=True) == "indefinite"
-  assert linalg.definiteness(np.array([[2., 1.], [-1., 2.]]), symmetrize=True) == \
-      "positive definite"
+  assert (
+    linalg.definiteness(np.array([[2.0, 1.0], [-1.0, 2.0]]), symmetrize=True) == "positive definite"
+  )
   with pytest.raises(ValueError, match="square"):
     linalg.definiteness(np.ones(3))
   with pytest.raises(ValueError, match="NaN"):
@@ -233,5 +246,8 @@ def test_matmul_broadcasting_and_vector_cases():
   # and keeps *all* other axes (no batch broadcasting); einsum spells either out.
   assert shape(jnp.dot, spec(5, 2, 3), spec(5, 3, 4)) == (5, 2, 5, 4)
   assert shape(jnp.matmul, spec(5, 2, 3), spec(5, 3, 4)) == (5, 2, 4)
-  assert shape(lambda x, y: jnp.einsum("bik,bkj->bij", x, y), spec(5, 2, 3), spec(5, 3, 4)) \
-      == (5, 2, 4)
+  assert shape(lambda x, y: jnp.einsum("bik,bkj->bij", x, y), spec(5, 2, 3), spec(5, 3, 4)) == (
+    5,
+    2,
+    4,
+  )

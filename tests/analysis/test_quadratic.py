@@ -46,8 +46,7 @@ def test_trajectory_is_the_closed_form_and_matches_optax_sgd():
   traj = quadratic.gradient_descent(f, x0, eta, STEPS)
   assert traj.shape == (STEPS + 1, 2)
   step = np.eye(2) - eta * A  # x_t = (I − ηA)^t x0.
-  np.testing.assert_allclose(traj[7], np.linalg.matrix_power(step, 7) @ np.asarray(x0),
-                             rtol=1e-12)
+  np.testing.assert_allclose(traj[7], np.linalg.matrix_power(step, 7) @ np.asarray(x0), rtol=1e-12)
   opt = optax.sgd(eta)
 
   def optax_step(carry, _):
@@ -70,8 +69,8 @@ def test_converges_below_and_diverges_above_two_over_lambda_max():
   for factor in (0.95, 1.05):
     traj = np.asarray(quadratic.gradient_descent(f, x0, factor * eta_max, STEPS))
     dist[factor] = np.linalg.norm(traj - x_star, axis=1)
-  assert dist[0.95][-1] < 1e-2 * dist[0.95][0]           # |1 − 0.95·2| = 0.9 per step.
-  assert dist[1.05][-1] > 10 * dist[1.05][0]             # |1 − 1.05·2| = 1.1 per step.
+  assert dist[0.95][-1] < 1e-2 * dist[0.95][0]  # |1 − 0.95·2| = 0.9 per step.
+  assert dist[1.05][-1] > 10 * dist[1.05][0]  # |1 − 1.05·2| = 1.1 per step.
   np.testing.assert_allclose(dist[1.05][-1] / dist[1.05][-2], 1.1, rtol=1e-6)
 
 

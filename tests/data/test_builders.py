@@ -21,8 +21,8 @@ from jaxnets.data import builders
 from jaxnets.data.builders import formats
 
 IDX_NAMES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+  "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+  "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 
 
@@ -55,8 +55,12 @@ def write_idx_files(directory, sizes=(12, 5), seed=0, compress=True):
 def cifar_batch_bytes(images: np.ndarray, labels: np.ndarray) -> bytes:
   """A CIFAR-10 python batch: rows are the red, green, blue planes of each image."""
   rows = images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
-  batch = {b"batch_label": b"testing batch", b"labels": [int(v) for v in labels],
-           b"data": rows, b"filenames": [b"x.png"] * len(images)}
+  batch = {
+    b"batch_label": b"testing batch",
+    b"labels": [int(v) for v in labels],
+    b"data": rows,
+    b"filenames": [b"x.png"] * len(images),
+  }
   return pickle.dumps(batch, protocol=2)
 
 
@@ -81,8 +85,10 @@ def write_cifar_archive(directory, per_batch=3, seed=0, extracted=False):
         info = tarfile.TarInfo(f"{formats.CIFAR_DIR}/{name}")
         info.size = len(raw)
         tar.addfile(info, io.BytesIO(raw))
-  return {split: (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-          for split, parts in arrays.items()}
+  return {
+    split: (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+    for split, parts in arrays.items()
+  }
 
 
 def records(source):
@@ -119,6 +125,7 @@ def test_parse_cifar_batch_layout_and_safety():
   planes, _ = formats.parse_cifar_batch(raw)
   assert planes.shape == (1, 32, 32, 3) and planes[0, 7, 9].tolist() == [1, 2, 3]
   import collections  # A pickle of any other class is refused, not executed.
+
   with pytest.raises(ValueError, match="only numpy arrays"):
     formats.parse_cifar_batch(pickle.dumps(collections.OrderedDict(a=1), protocol=2))
   with pytest.raises(ValueError, match="b'data' and b'labels'"):
@@ -134,8 +141,7 @@ def test_idx_builders_prepare_from_manual_dir(tmp_path, name):
   assert builder.info.splits["train"].num_examples == 12
   assert builder.info.features["label"].num_classes == 10
   for split, (images, labels) in arrays.items():
-    source = tfds.data_source(builders.BUILDERS[name].name, split=split,
-                              data_dir=tmp_path / "tfds")
+    source = tfds.data_source(builders.BUILDERS[name].name, split=split, data_dir=tmp_path / "tfds")
     got_images, got_labels = records(source)
     np.testing.assert_array_equal(got_images, images[..., None])  # The original order.
     np.testing.assert_array_equal(got_labels, labels)

@@ -10,9 +10,15 @@ from jaxnets import data
 from jaxnets.data import datasets
 
 
-@pytest.mark.parametrize("name,n_train,n_test", [
-    ("synthetic_linear", 1000, 1000), ("polynomial", 100, 100), ("digits", 1437, 360),
-    ("mnist1d", 4000, 1000)])
+@pytest.mark.parametrize(
+  "name,n_train,n_test",
+  [
+    ("synthetic_linear", 1000, 1000),
+    ("polynomial", 100, 100),
+    ("digits", 1437, 360),
+    ("mnist1d", 4000, 1000),
+  ],
+)
 def test_embedded_sizes_and_dtypes(name, n_train, n_test):
   train, test = data.load(name, "train"), data.load(name, "test")
   assert len(train["x"]) == len(train["y"]) == n_train
@@ -46,6 +52,7 @@ def test_digits_images_are_nhwc_in_unit_range_and_split_disjoint():
 
 def test_mnist1d_matches_the_generator_defaults():
   from mnist1d.data import get_dataset_args, make_dataset
+
   raw = make_dataset(get_dataset_args())
   np.testing.assert_allclose(data.load("mnist1d", "test")["x"], raw["x_test"], rtol=1e-6)
   np.testing.assert_array_equal(data.load("mnist1d")["y"], raw["y"])

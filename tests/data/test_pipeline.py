@@ -73,17 +73,23 @@ def test_stream_batches_shuffles_each_epoch_and_shards():
   e0 = np.concatenate([b["y"] for b in batches[:3]])
   e1 = np.concatenate([b["y"] for b in batches[3:]])
   assert sorted(e0) == sorted(e1) == list(range(12)) and not np.array_equal(e0, e1)
-  shard0 = np.concatenate([b["y"] for b in data.stream_batches(source, 2, shard_index=0,
-                                                               shard_count=2)])
-  shard1 = np.concatenate([b["y"] for b in data.stream_batches(source, 2, shard_index=1,
-                                                               shard_count=2)])
+  shard0 = np.concatenate(
+    [b["y"] for b in data.stream_batches(source, 2, shard_index=0, shard_count=2)]
+  )
+  shard1 = np.concatenate(
+    [b["y"] for b in data.stream_batches(source, 2, shard_index=1, shard_count=2)]
+  )
   assert not set(shard0) & set(shard1) and len(shard0) + len(shard1) == 12
 
 
 def test_stream_batches_from_tfds_data_source():
   with tfds.testing.mock_data(num_examples=16, policy=tfds.testing.MockPolicy.USE_CODE):
     source = tfds.data_source("mnist", split="train")
-    batches = list(data.stream_batches(
-        source, 8, transform=lambda r: {"x": r["image"].astype(np.float32) / 255,
-                                        "y": np.int32(r["label"])}))
+    batches = list(
+      data.stream_batches(
+        source,
+        8,
+        transform=lambda r: {"x": r["image"].astype(np.float32) / 255, "y": np.int32(r["label"])},
+      )
+    )
   assert len(batches) == 2 and batches[0]["x"].shape == (8, 28, 28, 1)

@@ -10,8 +10,7 @@ from experiments import calculus
 def test_calculus_experiment_runs_and_reports_course_facts(tmp_path):
   out = calculus.run(str(tmp_path), num_steps=8, grid_size=20)
   names = {os.path.basename(p) for p in out["plots"]}
-  assert names == {"gd_quadratic.png", "curvature_axes.png", "taylor.png",
-                   "stationary_points.png"}
+  assert names == {"gd_quadratic.png", "curvature_axes.png", "taylor.png", "stationary_points.png"}
   for path in out["plots"]:
     assert os.path.getsize(path) > 1000
   # Converges below 2/λ_max, diverges just above; the optimal step contracts by (κ−1)/(κ+1).

@@ -12,9 +12,17 @@ from jaxnets.models import get_model
 
 
 def test_curvature_experiment_tracks_sharpness(tmp_path):
-  out = curvature.run(str(tmp_path), num_examples=64, hidden=(4,), learning_rates=(0.5, 50.0),
-                      num_steps=20, eval_every=10, lanczos_iters=20, slq_probes=2,
-                      slq_iters=20)  # = lanczos_iters: one compile
+  out = curvature.run(
+    str(tmp_path),
+    num_examples=64,
+    hidden=(4,),
+    learning_rates=(0.5, 50.0),
+    num_steps=20,
+    eval_every=10,
+    lanczos_iters=20,
+    slq_probes=2,
+    slq_iters=20,
+  )  # = lanczos_iters: one compile
   assert out["num_params"] == 64 * 4 + 4 + 4 * 10 + 10
   for path in out["plots"]:
     assert os.path.getsize(path) > 1000

@@ -13,16 +13,28 @@ from experiments import generalization
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("generalization"))
-  out = generalization.run(workdir, poly_epochs=40, poly_sizes=(20, 100), wd_epochs=20,
-                           wd_lambdas=(0.0, 3.0), dropout_epochs=5, dropout_width=32,
-                           dropout_dataset="digits")
+  out = generalization.run(
+    workdir,
+    poly_epochs=40,
+    poly_sizes=(20, 100),
+    wd_epochs=20,
+    wd_lambdas=(0.0, 3.0),
+    dropout_epochs=5,
+    dropout_width=32,
+    dropout_dataset="digits",
+  )
   return workdir, out
 
 
 def test_writes_plots_and_json(results):
   workdir, out = results
-  names = {"poly_curves.png", "poly_complexity.png", "poly_train_size.png", "weight_decay.png",
-           "dropout.png"}
+  names = {
+    "poly_curves.png",
+    "poly_complexity.png",
+    "poly_train_size.png",
+    "weight_decay.png",
+    "dropout.png",
+  }
   assert {os.path.basename(p) for p in out["plots"]} == names
   for name in names:
     assert os.path.getsize(os.path.join(workdir, name)) > 1000
@@ -63,8 +75,15 @@ def test_dropout_numbers_are_sane(results):
     assert r["train_accuracy"] > 0.3  # Learns something in five epochs (chance: 0.1).
 
 
-@pytest.mark.parametrize("kwargs", [dict(poly_sizes=(30,)), dict(wd_lambdas=(-1.0,)),
-                                    dict(dropout_rate=1.0), dict(dropout_dataset="polynomial")])
+@pytest.mark.parametrize(
+  "kwargs",
+  [
+    dict(poly_sizes=(30,)),
+    dict(wd_lambdas=(-1.0,)),
+    dict(dropout_rate=1.0),
+    dict(dropout_dataset="polynomial"),
+  ],
+)
 def test_bad_settings_raise(tmp_path, kwargs):
   with pytest.raises(ValueError):
     generalization.run(str(tmp_path), **kwargs)

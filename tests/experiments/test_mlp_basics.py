@@ -10,16 +10,30 @@ import pytest
 from experiments import mlp_basics as M
 from jaxnets.models import MLP
 
-PNGS = ("activations.png", "lr_sensitivity.png", "convergence.png", "xor_seeds.png",
-        "vanishing_gradients.png")
+PNGS = (
+  "activations.png",
+  "lr_sensitivity.png",
+  "convergence.png",
+  "xor_seeds.png",
+  "vanishing_gradients.png",
+)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("mlp_basics"))
-  out = M.run(workdir, steps=60, eval_every=20, learning_rates=(0.001, 1.0, 50.0),
-              convergence_lr=0.5, hidden=16, xor_steps=300, xor_seeds_count=8, depth=6,
-              width=16)
+  out = M.run(
+    workdir,
+    steps=60,
+    eval_every=20,
+    learning_rates=(0.001, 1.0, 50.0),
+    convergence_lr=0.5,
+    hidden=16,
+    xor_steps=300,
+    xor_seeds_count=8,
+    depth=6,
+    width=16,
+  )
   return workdir, out
 
 
@@ -75,8 +89,9 @@ def test_mlp_apply_equals_flax_mlp():
   params = M.init_params(0, 16, (8, 6))
   for index, name in enumerate(M.ACTIVATION_NAMES):
     model = MLP(hidden=(8, 6), num_classes=10, activation=name)
-    np.testing.assert_allclose(M.mlp_apply(params, x, index),
-                               model.apply({"params": params}, x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+      M.mlp_apply(params, x, index), model.apply({"params": params}, x), rtol=1e-5, atol=1e-6
+    )
   # Same structure as the real model's parameters.
   real = jax.eval_shape(MLP(hidden=(8, 6)).init, jax.random.key(0), x)["params"]
   assert jax.tree.map(lambda a: a.shape, real) == jax.tree.map(lambda a: a.shape, params)

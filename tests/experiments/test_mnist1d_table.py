@@ -12,15 +12,15 @@ from experiments import mnist1d_table
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("mnist1d_table"))
-  out = mnist1d_table.run(workdir, models=("cnn",), epochs=2, eval_every=1,
-                          grids={"adam": (0.01, 0.03)})
+  out = mnist1d_table.run(
+    workdir, models=("cnn",), epochs=2, eval_every=1, grids={"adam": (0.01, 0.03)}
+  )
   return workdir, out
 
 
 def test_writes_plots_json_and_the_published_numbers(results):
   workdir, out = results
-  assert {os.path.basename(p) for p in out["plots"]} == {"mnist1d_table.png",
-                                                         "mnist1d_curves.png"}
+  assert {os.path.basename(p) for p in out["plots"]} == {"mnist1d_table.png", "mnist1d_curves.png"}
   for path in out["plots"]:
     assert os.path.getsize(path) > 5000
   with open(os.path.join(workdir, "results.json")) as f:

@@ -13,9 +13,15 @@ from experiments import optimizers
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("optimizers"))
-  out = optimizers.run(workdir, optimizers=("sgd", "adam"), steps_2d=40, epochs=3,
-                       seeds=(0, 1), target_loss=0.6,
-                       lr_grids={"sgd": (0.1, 0.3), "adam": (1e-3, 3e-3)})
+  out = optimizers.run(
+    workdir,
+    optimizers=("sgd", "adam"),
+    steps_2d=40,
+    epochs=3,
+    seeds=(0, 1),
+    target_loss=0.6,
+    lr_grids={"sgd": (0.1, 0.3), "adam": (1e-3, 3e-3)},
+  )
   return workdir, out
 
 
@@ -54,8 +60,9 @@ def test_real_task_numbers_are_sane(results):
     assert 0 < r["train_loss"] < 2.3 and math.isfinite(r["train_loss_std"])
     assert 0.5 < r["test_accuracy"] <= 1 and 0.5 < r["train_accuracy"] <= 1
     assert len(r["curve"]) == 3 * r["steps_per_epoch"]
-    assert np.mean(r["curve"][-r["steps_per_epoch"]:]) < np.mean(
-        r["curve"][:r["steps_per_epoch"]])
+    assert np.mean(r["curve"][-r["steps_per_epoch"] :]) < np.mean(
+      r["curve"][: r["steps_per_epoch"]]
+    )
     assert len(r["epoch_times"]) == 3 and np.all(np.diff(r["epoch_times"]) > 0)
     assert r["ms_per_step"] > 0
     for hit in r["steps_to_target"]:

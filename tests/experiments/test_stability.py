@@ -12,8 +12,7 @@ from experiments import stability
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("stability"))
-  return workdir, stability.run(workdir, depth=4, width=64, train_width=64, epochs=2,
-                                  num_inits=2)
+  return workdir, stability.run(workdir, depth=4, width=64, train_width=64, epochs=2, num_inits=2)
 
 
 def test_writes_plots_and_json(results):

@@ -27,20 +27,33 @@ def _manual_forward(params, x, act, residual):
 
 @pytest.mark.parametrize("residual", [False, True])
 def test_forward_matches_manual_computation(residual):
-  model = get_model("deep_mlp", depth=3, width=8, num_classes=3, activation="tanh",
-                    kernel_init="xavier_normal", residual=residual)
+  model = get_model(
+    "deep_mlp",
+    depth=3,
+    width=8,
+    num_classes=3,
+    activation="tanh",
+    kernel_init="xavier_normal",
+    residual=residual,
+  )
   x = _normal((4, 2, 4))  # Non-batch dims are flattened.
   variables = model.init(jax.random.key(1), x)
   assert sorted(variables["params"]) == ["head", "layer_0", "layer_1", "layer_2"]
-  np.testing.assert_allclose(model.apply(variables, x),
-                             _manual_forward(variables["params"], x, np.tanh, residual),
-                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+    model.apply(variables, x),
+    _manual_forward(variables["params"], x, np.tanh, residual),
+    rtol=1e-5,
+    atol=1e-6,
+  )
 
 
 def test_kernel_inits_set_the_weight_scale():
   x = jnp.ones((1, 128))  # Every kernel is 128 x 128: one random kernel compile per law.
-  std = lambda **kw: float(DeepMLP(depth=1, width=128, num_classes=128, **kw).init(
-      jax.random.key(0), x)["params"]["layer_0"]["kernel"].std())
+  std = lambda **kw: float(
+    DeepMLP(depth=1, width=128, num_classes=128, **kw)
+    .init(jax.random.key(0), x)["params"]["layer_0"]["kernel"]
+    .std()
+  )
   assert std(kernel_init="normal", init_std=0.01) == pytest.approx(0.01, rel=0.03)
   assert std(kernel_init="kaiming_normal") == pytest.approx((2 / 128) ** 0.5, rel=0.03)
   assert std(kernel_init="xavier_uniform") == pytest.approx((1 / 128) ** 0.5, rel=0.03)
@@ -77,8 +90,9 @@ def test_trains_under_jit():
   variables = model.init(jax.random.key(1), x)
 
   def loss_fn(params, stats):
-    logits, new = model.apply({"params": params, "batch_stats": stats}, x, train=True,
-                              mutable=["batch_stats"])
+    logits, new = model.apply(
+      {"params": params, "batch_stats": stats}, x, train=True, mutable=["batch_stats"]
+    )
     loss = -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(32), y])
     return loss, new["batch_stats"]
 
@@ -95,10 +109,16 @@ def test_trains_under_jit():
   assert losses[-1] < 0.5 * losses[0]
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(depth=0), dict(width=-1), dict(kernel_init="orthogonal"), dict(activation="gelu"),
+@pytest.mark.parametrize(
+  "kwargs",
+  [
+    dict(depth=0),
+    dict(width=-1),
+    dict(kernel_init="orthogonal"),
+    dict(activation="gelu"),
     dict(kernel_init="normal", init_std=0.0),
-])
+  ],
+)
 def test_bad_arguments_raise(kwargs):
   with pytest.raises(ValueError):
     DeepMLP(**kwargs).init(jax.random.key(0), jnp.ones((1, 8)))

@@ -15,13 +15,13 @@ from jaxnets.nn import ops
 from jaxnets.params import count_params, named_parameters
 
 COURSE_TABLE = [  # (layer, output shape for one 28x28x1 image, parameters)
-    ("conv1", (1, 28, 28, 6), 6 * 25 + 6),
-    ("pool1", (1, 14, 14, 6), 0),
-    ("conv2", (1, 10, 10, 16), 16 * 6 * 25 + 16),
-    ("pool2", (1, 5, 5, 16), 0),
-    ("fc1", (1, 120), 400 * 120 + 120),
-    ("fc2", (1, 84), 120 * 84 + 84),
-    ("fc3", (1, 10), 84 * 10 + 10),
+  ("conv1", (1, 28, 28, 6), 6 * 25 + 6),
+  ("pool1", (1, 14, 14, 6), 0),
+  ("conv2", (1, 10, 10, 16), 16 * 6 * 25 + 16),
+  ("pool2", (1, 5, 5, 16), 0),
+  ("fc1", (1, 120), 400 * 120 + 120),
+  ("fc2", (1, 84), 120 * 84 + 84),
+  ("fc3", (1, 10), 84 * 10 + 10),
 ]
 
 
@@ -60,8 +60,9 @@ def _by_hand(params, x, act, pool):
   return x @ p["fc3"]["kernel"] + p["fc3"]["bias"]
 
 
-@pytest.mark.parametrize("variant, act, mode", [
-    (LeNetClassic, jax.nn.sigmoid, "avg"), (LeNetModern, jax.nn.relu, "max")])
+@pytest.mark.parametrize(
+  "variant, act, mode", [(LeNetClassic, jax.nn.sigmoid, "avg"), (LeNetModern, jax.nn.relu, "max")]
+)
 def test_forward_pass_matches_hand_written_net(params, variant, act, mode):
   x = jax.random.uniform(jax.random.key(1), (3, 28, 28, 1))
   want = _by_hand(params, x, act, lambda v: ops.pool2d(v, 2, 2, mode=mode))
@@ -79,13 +80,16 @@ def test_other_input_sizes_and_channels():
   assert s.layers[4].num_params == 16 * 6 * 6 * 120 + 120
 
 
-@pytest.mark.parametrize("shape, kwargs, message", [
+@pytest.mark.parametrize(
+  "shape, kwargs, message",
+  [
     ((1, 8, 8, 1), {}, "at least 10×10"),
     ((1, 28, 28), {}, "NHWC"),
     ((1, 28, 28, 1), {"pool": "median"}, "valid pools"),
     ((1, 28, 28, 1), {"activation": "gelu"}, "valid activations"),
     ((1, 28, 28, 1), {"conv_impl": "cudnn"}, "valid: \\['flax', 'scratch'\\]"),
-])
+  ],
+)
 def test_bad_inputs_raise_clear_errors(shape, kwargs, message):
   with pytest.raises(ValueError, match=message):
     LeNet(**kwargs).init(jax.random.key(0), jnp.zeros(shape))

@@ -30,7 +30,9 @@ def test_linear_regression_shapes_and_count():
   assert float(jnp.max(jnp.abs(p["kernel"]))) < 0.05 and float(jnp.abs(p["bias"][0])) == 0.0
   # Non-batch dimensions are flattened; `features` sets the output width.
   assert _shapes(LinearRegression(features=3), jnp.ones((2, 4, 5))) == {
-      "Dense_0/bias": (3,), "Dense_0/kernel": (20, 3)}
+    "Dense_0/bias": (3,),
+    "Dense_0/kernel": (20, 3),
+  }
 
 
 def test_softmax_regression_shapes_and_probabilities():

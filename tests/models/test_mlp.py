@@ -27,28 +27,39 @@ def _shapes(model, x=X):
 
 def test_depth_width_and_parameter_count():
   shapes = _shapes(MLP(hidden=(32, 16, 8), num_classes=5))
-  assert shapes == {"Dense_0/bias": (32,), "Dense_0/kernel": (16, 32),
-                    "Dense_1/bias": (16,), "Dense_1/kernel": (32, 16),
-                    "Dense_2/bias": (8,), "Dense_2/kernel": (16, 8),
-                    "Dense_3/bias": (5,), "Dense_3/kernel": (8, 5)}
+  assert shapes == {
+    "Dense_0/bias": (32,),
+    "Dense_0/kernel": (16, 32),
+    "Dense_1/bias": (16,),
+    "Dense_1/kernel": (32, 16),
+    "Dense_2/bias": (8,),
+    "Dense_2/kernel": (16, 8),
+    "Dense_3/bias": (5,),
+    "Dense_3/kernel": (8, 5),
+  }
   variables = jax.eval_shape(MLP(hidden=(32, 16, 8), num_classes=5).init, jax.random.key(0), X)
   assert count_params(variables["params"]) == (16 * 32 + 32) + (32 * 16 + 16) + (16 * 8 + 8) + (
-      8 * 5 + 5)
+    8 * 5 + 5
+  )
   # No hidden layer: softmax regression.
-  assert _shapes(MLP(hidden=(), num_classes=10)) == {"Dense_0/bias": (10,),
-                                                     "Dense_0/kernel": (16, 10)}
+  assert _shapes(MLP(hidden=(), num_classes=10)) == {
+    "Dense_0/bias": (10,),
+    "Dense_0/kernel": (16, 10),
+  }
 
 
-@pytest.mark.parametrize("name, fn", [("relu", jax.nn.relu), ("sigmoid", jax.nn.sigmoid),
-                                      ("tanh", jnp.tanh)])
+@pytest.mark.parametrize(
+  "name, fn", [("relu", jax.nn.relu), ("sigmoid", jax.nn.sigmoid), ("tanh", jnp.tanh)]
+)
 def test_activation_is_applied_between_layers(name, fn):
   model = MLP(hidden=(6,), num_classes=3, activation=name)
   p = _random_params(model)
   variables = {"params": p}
   flat = X.reshape(8, -1)
   expected = fn(flat @ p["Dense_0"]["kernel"] + p["Dense_0"]["bias"]) @ p["Dense_1"]["kernel"]
-  np.testing.assert_allclose(jax.jit(model.apply)(variables, X), expected + p["Dense_1"]["bias"],
-                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+    jax.jit(model.apply)(variables, X), expected + p["Dense_1"]["bias"], rtol=1e-5, atol=1e-6
+  )
   assert get_activation(name) is ACTIVATIONS[name]
 
 
@@ -89,9 +100,14 @@ def test_fresh_rng_fresh_mask(dropout_model):
 
   @jax.jit
   def hidden_after_dropout(key):
-    _, state = model.apply(variables, X, train=True, rngs={"dropout": key},
-                           capture_intermediates=lambda m, _: isinstance(m, nn.Dropout),
-                           mutable=["intermediates"])
+    _, state = model.apply(
+      variables,
+      X,
+      train=True,
+      rngs={"dropout": key},
+      capture_intermediates=lambda m, _: isinstance(m, nn.Dropout),
+      mutable=["intermediates"],
+    )
     return state["intermediates"]["Dropout_0"]["__call__"][0]
 
   a, a_again, b = (hidden_after_dropout(jax.random.key(k)) for k in (1, 1, 2))
@@ -108,13 +124,16 @@ def test_fresh_rng_fresh_mask(dropout_model):
   np.testing.assert_allclose(np.asarray(a)[kept], 2 * hidden[kept], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs,match", [
+@pytest.mark.parametrize(
+  "kwargs,match",
+  [
     ({"activation": "gelu"}, "valid activations"),
     ({"dropout_rate": 1.5}, r"dropout_rate must be in \[0, 1\)"),
     ({"dropout_rate": -0.5}, r"dropout_rate must be in \[0, 1\)"),
     ({"num_classes": 0}, "num_classes must be positive"),
     ({"hidden": (16, 0)}, "hidden widths must be positive"),
-])
+  ],
+)
 def test_bad_arguments_fail_at_construction(kwargs, match):
   with pytest.raises(ValueError, match=match):
     MLP(**kwargs)

@@ -20,12 +20,15 @@ def _random_variables(model, x, seed):
   return jax.tree.map(lambda s: jnp.asarray(rng.normal(size=s.shape) * 0.3, s.dtype), shapes)
 
 
-@pytest.mark.parametrize("name,params", [
+@pytest.mark.parametrize(
+  "name,params",
+  [
     ("mnist1d_logistic", 40 * 10 + 10),
     ("mnist1d_mlp", (40 * 100 + 100) + (100 * 100 + 100) + (100 * 10 + 10)),
     # conv 1->25 (w5), 25->25 (w3) twice, dense 5*25 -> 10: the paper's 5210 parameters.
     ("mnist1d_cnn", (5 * 25 + 25) + 2 * (3 * 25 * 25 + 25) + (125 * 10 + 10)),
-])
+  ],
+)
 def test_registered_models_have_the_papers_sizes(name, params):
   model = get_model(name)
   variables = jax.eval_shape(model.init, jax.random.key(1), X)  # Shapes only: no compute.
@@ -36,18 +39,21 @@ def test_registered_models_have_the_papers_sizes(name, params):
 
 def test_cnn_feature_widths_follow_the_stride_arithmetic():
   variables = jax.eval_shape(MNIST1DCNN().init, jax.random.key(0), X)
-  _, inter = jax.eval_shape(lambda v: MNIST1DCNN().apply(v, X, capture_intermediates=True),
-                            variables)
+  _, inter = jax.eval_shape(
+    lambda v: MNIST1DCNN().apply(v, X, capture_intermediates=True), variables
+  )
   widths = [inter["intermediates"][f"conv{i}"]["__call__"][0].shape for i in (1, 2, 3)]
   assert widths == [(4, 19, 25), (4, 10, 25), (4, 5, 25)]
 
 
-@pytest.mark.parametrize("width,stride,padding,length", [(5, 2, 1, 40), (3, 2, 1, 19),
-                                                        (3, 1, 0, 11), (4, 3, 2, 17)])
+@pytest.mark.parametrize(
+  "width,stride,padding,length", [(5, 2, 1, 40), (3, 2, 1, 19), (3, 1, 0, 11), (4, 3, 2, 17)]
+)
 def test_conv1d_patches_equal_lax_and_flax(width, stride, padding, length):
   x = np.random.default_rng(width + length).normal(size=(3, length, 4)).astype(np.float32)
-  conv = {impl: Conv1D(6, width, stride=stride, padding=padding, impl=impl)
-          for impl in ("patches", "lax")}
+  conv = {
+    impl: Conv1D(6, width, stride=stride, padding=padding, impl=impl) for impl in ("patches", "lax")
+  }
   flax_conv = nn.Conv(6, (width,), strides=(stride,), padding=[(padding, padding)])
 
   @jax.jit
@@ -55,8 +61,10 @@ def test_conv1d_patches_equal_lax_and_flax(width, stride, padding, length):
     outs = {impl: m.apply(variables, x) for impl, m in conv.items()}
     outs["flax"] = flax_conv.apply(variables, x)
     # Gradients too (the patch form is differentiated through slices and an einsum).
-    grads = {impl: jax.grad(lambda v, m=m: jnp.sum(jnp.sin(m.apply(v, x))))(variables)
-             for impl, m in conv.items()}
+    grads = {
+      impl: jax.grad(lambda v, m=m: jnp.sum(jnp.sin(m.apply(v, x))))(variables)
+      for impl, m in conv.items()
+    }
     return outs, grads
 
   outs, grads = outputs(_random_variables(conv["patches"], x, width))
@@ -87,20 +95,24 @@ def test_residual_mlp_differs_and_logistic_is_linear():
     mlp = MNIST1DMLP().apply(variables, X), MNIST1DMLP(residual=True).apply(variables, X)
     return mlp, [MNIST1DLogistic().apply(v, c * X) for c in (0.0, 1.0, 2.0)]
 
-  (plain, residual), (z0, z1, z2) = outputs(_random_variables(MNIST1DMLP(), X, 6),
-                                            _random_variables(MNIST1DLogistic(), X, 7))
+  (plain, residual), (z0, z1, z2) = outputs(
+    _random_variables(MNIST1DMLP(), X, 6), _random_variables(MNIST1DLogistic(), X, 7)
+  )
   assert np.max(np.abs(residual - plain)) > 1e-3
   np.testing.assert_allclose(z2 - z1, z1 - z0, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("module,x,message", [
+@pytest.mark.parametrize(
+  "module,x,message",
+  [
     (MNIST1DCNN(), jnp.ones((2, 40, 3)), r"shape \[batch, width\]"),
     (MNIST1DCNN(conv_impl="fft"), X, "Unknown conv impl 'fft'"),
     (MNIST1DCNN(init_style="keras"), X, "Unknown init_style 'keras'"),
     (MNIST1DCNN(channels=0), X, "channels must be positive"),
     (MNIST1DMLP(hidden=-1), X, "hidden width must be positive"),
     (Conv1D(4, 9), jnp.ones((1, 5, 1)), "too short"),
-])
+  ],
+)
 def test_bad_configurations_raise(module, x, message):
   with pytest.raises(ValueError, match=message):
     jax.eval_shape(module.init, jax.random.key(0), x)

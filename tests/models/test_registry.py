@@ -10,13 +10,16 @@ from jaxnets.models import MLP, MODELS, LinearRegression, SoftmaxRegression, get
 X = jnp.ones((3, 8, 8, 1))
 
 
-@pytest.mark.parametrize("name, kwargs, cls, out_shape", [
+@pytest.mark.parametrize(
+  "name, kwargs, cls, out_shape",
+  [
     ("linear", {}, LinearRegression, (3, 1)),
     ("linear", {"features": 2}, LinearRegression, (3, 2)),
     ("softmax", {"num_classes": 10}, SoftmaxRegression, (3, 10)),
     ("mlp", {"hidden": (16, 8), "num_classes": 4, "activation": "tanh"}, MLP, (3, 4)),
     ("mlp", {}, MLP, (3, 10)),
-])
+  ],
+)
 def test_get_model_builds_each_model(name, kwargs, cls, out_shape):
   model = get_model(name, **kwargs)
   assert isinstance(model, cls)

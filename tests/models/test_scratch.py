@@ -85,12 +85,15 @@ def test_minibatch_indices_are_epoch_permutations():
   assert not np.array_equal(idx[0], idx[1])
 
 
-@pytest.mark.parametrize("kwargs, match", [
+@pytest.mark.parametrize(
+  "kwargs, match",
+  [
     ({"lr": 0.0}, "lr must be positive"),
     ({"batch_size": 0}, "batch_size must be an integer in \\[1, 1000\\]"),
     ({"batch_size": 1001}, "batch_size"),
     ({"epochs": 0}, "epochs must be a positive integer"),
-])
+  ],
+)
 def test_sgd_fit_bad_arguments(linear_data, kwargs, match):
   x, y = linear_data
   args = dict(lr=LR, batch_size=BATCH, epochs=1, key=jax.random.key(0)) | kwargs
@@ -112,8 +115,12 @@ def test_sgd_fit_shape_errors(linear_data):
 # w1..w4 = .15 .20 .25 .30, b1 = .35, w5..w8 = .40 .45 .50 .55, b2 = .60, where
 # h1 = w1 i1 + w2 i2 + b1, h2 = w3 i1 + w4 i2 + b1,
 # o1 = w5 h1 + w6 h2 + b2, o2 = w7 h1 + w8 h2 + b2.
-WORKED = {"w1": jnp.array([[0.15, 0.25], [0.20, 0.30]]), "b1": jnp.array([0.35, 0.35]),
-          "w2": jnp.array([[0.40, 0.50], [0.45, 0.55]]), "b2": jnp.array([0.60, 0.60])}
+WORKED = {
+  "w1": jnp.array([[0.15, 0.25], [0.20, 0.30]]),
+  "b1": jnp.array([0.35, 0.35]),
+  "w2": jnp.array([[0.40, 0.50], [0.45, 0.55]]),
+  "b2": jnp.array([0.60, 0.60]),
+}
 WORKED_X = jnp.array([[0.05, 0.10]])
 WORKED_T = jnp.array([[0.01, 0.99]])
 
@@ -160,13 +167,21 @@ def test_worked_backward_example_by_hand():
 def test_backprop_equals_jax_grad(sizes, sigmoid_output):
   rng = np.random.default_rng(sum(sizes))  # numpy inputs: nothing to compile but the check.
   d, h, k = sizes
-  params = {"w1": rng.normal(size=(d, h)), "b1": rng.normal(size=h), "w2": rng.normal(size=(h, k)),
-            "b2": rng.normal(size=k)}
+  params = {
+    "w1": rng.normal(size=(d, h)),
+    "b1": rng.normal(size=h),
+    "w2": rng.normal(size=(h, k)),
+    "b2": rng.normal(size=k),
+  }
   params = {name: jnp.asarray(v, jnp.float32) for name, v in params.items()}
   x = jnp.asarray(rng.normal(size=(6, d)), jnp.float32)
   t = jnp.asarray(rng.uniform(size=(6, k)), jnp.float32)
-  both = jax.jit(lambda p: (S.mlp_backward(p, x, t, sigmoid_output),
-                            jax.grad(S.mlp_loss)(p, x, t, sigmoid_output)))
+  both = jax.jit(
+    lambda p: (
+      S.mlp_backward(p, x, t, sigmoid_output),
+      jax.grad(S.mlp_loss)(p, x, t, sigmoid_output),
+    )
+  )
   hand, auto = both(params)
   assert jax.tree.structure(hand) == jax.tree.structure(auto)
   for name in params:
@@ -176,14 +191,19 @@ def test_backprop_equals_jax_grad(sizes, sigmoid_output):
 
 def test_init_mlp_shapes():
   params = jax.eval_shape(lambda key: S.init_mlp(key, 3, 5, 2), jax.random.key(0))
-  assert {k: v.shape for k, v in params.items()} == {"w1": (3, 5), "b1": (5,), "w2": (5, 2),
-                                                       "b2": (2,)}
+  assert {k: v.shape for k, v in params.items()} == {
+    "w1": (3, 5),
+    "b1": (5,),
+    "w2": (5, 2),
+    "b2": (2,),
+  }
 
 
 def test_mlp_loss_is_num_outputs_times_squared_loss():
   o, _ = S.mlp_forward(WORKED, WORKED_X)
-  np.testing.assert_allclose(S.mlp_loss(WORKED, WORKED_X, WORKED_T),
-                             2 * losses.squared_loss(o, WORKED_T), rtol=1e-6)
+  np.testing.assert_allclose(
+    S.mlp_loss(WORKED, WORKED_X, WORKED_T), 2 * losses.squared_loss(o, WORKED_T), rtol=1e-6
+  )
 
 
 def test_mlp_bad_shapes():

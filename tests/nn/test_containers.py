@@ -59,7 +59,11 @@ def test_sequential_equals_hand_written_module_with_same_params():
   own = jax.eval_shape(seq.init, jax.random.key(1), X)["params"]
   assert jax.tree.structure(own) == jax.tree.structure(hand_params)
   assert sorted(P.named_parameters(own)) == [
-      "layers_0/bias", "layers_0/kernel", "layers_3/bias", "layers_3/kernel"]
+    "layers_0/bias",
+    "layers_0/kernel",
+    "layers_3/bias",
+    "layers_3/kernel",
+  ]
   variables = {"params": hand_params}
   np.testing.assert_array_equal(seq.apply(variables, X), hand.apply(variables, X))
   rngs = {"dropout": jax.random.key(7)}
@@ -93,11 +97,13 @@ def test_sequential_batchnorm_modes():
   # Train mode normalizes with batch statistics (mean β, std |γ|) and updates the running ones.
   np.testing.assert_allclose(jnp.mean(out, axis=0), beta, atol=1e-5)
   np.testing.assert_allclose(jnp.std(out, axis=0), jnp.abs(gamma), rtol=1e-2)
-  np.testing.assert_allclose(updates["batch_stats"]["layers_1"]["mean"],
-                             0.5 * jnp.mean(dense, axis=0), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+    updates["batch_stats"]["layers_1"]["mean"], 0.5 * jnp.mean(dense, axis=0), rtol=1e-5, atol=1e-6
+  )
   # Eval mode uses the running statistics (here the initial mean 0, var 1).
-  np.testing.assert_allclose(seq.apply(variables, X), gamma * dense / np.sqrt(1 + 1e-5) + beta,
-                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+    seq.apply(variables, X), gamma * dense / np.sqrt(1 + 1e-5) + beta, rtol=1e-5, atol=1e-6
+  )
 
 
 def test_sequential_with_jaxnets_layers():
@@ -109,8 +115,9 @@ def test_sequential_with_jaxnets_layers():
   assert set(variables) == {"params", "batch_stats"}
   evals = seq.apply(variables, X)  # Running stats, no dropout: deterministic, no rng.
   np.testing.assert_array_equal(evals, seq.apply(variables, X))
-  out, updates = seq.apply(variables, X, train=True, rngs={"dropout": jax.random.key(1)},
-                           mutable=["batch_stats"])
+  out, updates = seq.apply(
+    variables, X, train=True, rngs={"dropout": jax.random.key(1)}, mutable=["batch_stats"]
+  )
   assert out.shape == (4, 5) and not np.allclose(out, evals)
   assert not np.allclose(updates["batch_stats"]["layers_1"]["mean"], 0.0)
 
@@ -124,8 +131,13 @@ def test_sequential_inline_in_a_compact_parent_nests_its_parameters():
 
   variables = jax.eval_shape(Parent().init, jax.random.key(0), X)
   assert sorted(P.named_parameters(variables["params"])) == [
-      "Sequential_0/layers_0/bias", "Sequential_0/layers_0/kernel",
-      "Sequential_0/layers_2/bias", "Sequential_0/layers_2/kernel", "head/bias", "head/kernel"]
+    "Sequential_0/layers_0/bias",
+    "Sequential_0/layers_0/kernel",
+    "Sequential_0/layers_2/bias",
+    "Sequential_0/layers_2/kernel",
+    "head/bias",
+    "head/kernel",
+  ]
 
 
 def test_named_sequential_keeps_order_and_names():
@@ -137,8 +149,9 @@ def test_named_sequential_keeps_order_and_names():
   assert names["zeta/kernel"].shape == (6, 4) and names["alpha/kernel"].shape == (4, 2)
   p = variables["params"]
   expected = jnp.tanh(X @ p["zeta"]["kernel"] + p["zeta"]["bias"]) @ p["alpha"]["kernel"]
-  np.testing.assert_allclose(seq.apply(variables, X), expected + p["alpha"]["bias"], rtol=1e-5,
-                             atol=1e-6)
+  np.testing.assert_allclose(
+    seq.apply(variables, X), expected + p["alpha"]["bias"], rtol=1e-5, atol=1e-6
+  )
 
 
 class HandConvNet(nn.Module):
@@ -164,13 +177,20 @@ def test_module_dict_names_and_outputs():
   net = DictConvNet()
   variables = jax.eval_shape(net.init, jax.random.key(0), images)
   names = P.named_parameters(variables["params"])
-  assert sorted(names) == ["blocks/conv1/bias", "blocks/conv1/kernel", "blocks/fc/bias",
-                           "blocks/fc/kernel"]
+  assert sorted(names) == [
+    "blocks/conv1/bias",
+    "blocks/conv1/kernel",
+    "blocks/fc/bias",
+    "blocks/fc/kernel",
+  ]
   assert names["blocks/conv1/kernel"].shape == (3, 3, 1, 4)
   hand = HandConvNet()
   hand_params = _variables(hand, images)["params"]
-  np.testing.assert_allclose(net.apply({"params": {"blocks": hand_params}}, images),
-                             hand.apply({"params": hand_params}, images), rtol=1e-6)
+  np.testing.assert_allclose(
+    net.apply({"params": {"blocks": hand_params}}, images),
+    hand.apply({"params": hand_params}, images),
+    rtol=1e-6,
+  )
 
 
 def test_module_dict_top_level_heads_and_container_protocol():
@@ -189,23 +209,29 @@ def test_module_dict_top_level_heads_and_container_protocol():
     heads.apply(variables, X, method=lambda m, x: m["c"](x))
 
 
-@pytest.mark.parametrize("bad, match", [
+@pytest.mark.parametrize(
+  "bad, match",
+  [
     ([], "at least one layer"),
     ([nn.Dense(2), 3], "layer 1 is a int"),
     ({"a/b": nn.Dense(2)}, "without '/'"),
     ({"": nn.relu}, "non-empty"),
     (nn.Dense(2), "list/tuple of layers"),
-])
+  ],
+)
 def test_sequential_bad_input(bad, match):
   with pytest.raises(ValueError, match=match):
     Sequential(bad)
 
 
-@pytest.mark.parametrize("bad, match", [
+@pytest.mark.parametrize(
+  "bad, match",
+  [
     ([nn.Dense(2)], "dict name -> module"),
     ({"act": nn.relu}, "must be linen modules"),
     ({"x/y": nn.Dense(2)}, "without '/'"),
-])
+  ],
+)
 def test_module_dict_bad_input(bad, match):
   with pytest.raises(ValueError, match=match):
     ModuleDict(bad)

@@ -12,23 +12,23 @@ from scipy import stats
 from jaxnets.nn import init
 
 VS = jax.nn.initializers.variance_scaling
-DENSE = (512, 256)         # fan_in 512, fan_out 256: the modes give different scales.
-CONV = (3, 3, 32, 64)      # HWIO: fan_in 288, fan_out 576.
+DENSE = (512, 256)  # fan_in 512, fan_out 256: the modes give different scales.
+CONV = (3, 3, 32, 64)  # HWIO: fan_in 288, fan_out 576.
 
 # (ours, the jax.nn.initializers twin) — equal in distribution.
 PAIRS = {
-    "xavier_uniform": (init.xavier_uniform(), jax.nn.initializers.glorot_uniform()),
-    "xavier_normal": (init.xavier_normal(), VS(1.0, "fan_avg", "normal")),
-    "xavier_normal_trunc": (init.xavier_normal(truncated=True),
-                            jax.nn.initializers.glorot_normal()),
-    "kaiming_uniform_in": (init.kaiming_uniform(), jax.nn.initializers.he_uniform()),
-    "kaiming_uniform_out": (init.kaiming_uniform("fan_out"), VS(2.0, "fan_out", "uniform")),
-    "kaiming_normal_in": (init.kaiming_normal(), VS(2.0, "fan_in", "normal")),
-    "kaiming_normal_out": (init.kaiming_normal("fan_out"), VS(2.0, "fan_out", "normal")),
-    "kaiming_normal_trunc": (init.kaiming_normal(truncated=True),
-                             jax.nn.initializers.he_normal()),
-    "kaiming_leaky": (init.kaiming_normal(negative_slope=0.2),
-                      VS(2.0 / (1 + 0.2 ** 2), "fan_in", "normal")),
+  "xavier_uniform": (init.xavier_uniform(), jax.nn.initializers.glorot_uniform()),
+  "xavier_normal": (init.xavier_normal(), VS(1.0, "fan_avg", "normal")),
+  "xavier_normal_trunc": (init.xavier_normal(truncated=True), jax.nn.initializers.glorot_normal()),
+  "kaiming_uniform_in": (init.kaiming_uniform(), jax.nn.initializers.he_uniform()),
+  "kaiming_uniform_out": (init.kaiming_uniform("fan_out"), VS(2.0, "fan_out", "uniform")),
+  "kaiming_normal_in": (init.kaiming_normal(), VS(2.0, "fan_in", "normal")),
+  "kaiming_normal_out": (init.kaiming_normal("fan_out"), VS(2.0, "fan_out", "normal")),
+  "kaiming_normal_trunc": (init.kaiming_normal(truncated=True), jax.nn.initializers.he_normal()),
+  "kaiming_leaky": (
+    init.kaiming_normal(negative_slope=0.2),
+    VS(2.0 / (1 + 0.2**2), "fan_in", "normal"),
+  ),
 }
 
 
@@ -38,7 +38,8 @@ def _samples(fn, shape, seed):
 
 # Every pair on a Dense kernel; the fan logic of conv kernels on one pair per law.
 CASES = [(name, DENSE) for name in sorted(PAIRS)] + [
-    (name, CONV) for name in ("xavier_uniform", "kaiming_normal_out")]
+  (name, CONV) for name in ("xavier_uniform", "kaiming_normal_out")
+]
 
 
 @pytest.mark.parametrize("name,shape", CASES, ids=[f"{n}-{len(s)}d" for n, s in CASES])
@@ -113,7 +114,9 @@ def test_usable_in_flax_layers_and_models():
   assert init.get_initializer("kaiming_normal", mode="fan_out")(jax.random.key(0), (2, 2)).shape
 
 
-@pytest.mark.parametrize("make", [
+@pytest.mark.parametrize(
+  "make",
+  [
     lambda: init.kaiming_normal(mode="fan_avg"),
     lambda: init.kaiming_uniform(negative_slope=-1.0),
     lambda: init.xavier_uniform(gain=0.0),
@@ -121,7 +124,8 @@ def test_usable_in_flax_layers_and_models():
     lambda: init.get_initializer("orthogonal"),
     lambda: init.xavier_uniform()(jax.random.key(0), (5,)),
     lambda: init.kaiming_normal()(jax.random.key(0), (0, 4)),
-])
+  ],
+)
 def test_bad_arguments_raise(make):
   with pytest.raises(ValueError):
     make()

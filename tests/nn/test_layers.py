@@ -91,8 +91,9 @@ def test_dropout_gradient_is_mask_over_keep_prob():
 
 def test_dropout_matches_flax_dropout():
   x = _normal((64, 32))
-  ref_apply = jax.jit(lambda v, k: nn.Dropout(0.35).apply({}, v, deterministic=False,
-                                                         rngs={"dropout": k}))
+  ref_apply = jax.jit(
+    lambda v, k: nn.Dropout(0.35).apply({}, v, deterministic=False, rngs={"dropout": k})
+  )
   for seed in range(3):
     ours, ref = _drop(0.35, x, seed=seed), ref_apply(x, jax.random.key(seed))
     np.testing.assert_allclose(ours, ref, rtol=1e-6)  # Same key -> the same mask.
@@ -118,8 +119,11 @@ def _set_affine(variables, seed):
 DENSE, NHWC = (16, 6), (4, 5, 3, 6)
 
 
-@pytest.mark.parametrize("shape,fast_variance", [(DENSE, False), (NHWC, False), (NHWC, True)],
-                         ids=["dense", "nhwc", "nhwc-flax-default-variance"])
+@pytest.mark.parametrize(
+  "shape,fast_variance",
+  [(DENSE, False), (NHWC, False), (NHWC, True)],
+  ids=["dense", "nhwc", "nhwc-flax-default-variance"],
+)
 def test_batchnorm_matches_flax_over_steps(shape, fast_variance):
   momentum, eps = 0.8, 1e-3
   ours_mod = BatchNorm(momentum=momentum, epsilon=eps)
@@ -129,7 +133,8 @@ def test_batchnorm_matches_flax_over_steps(shape, fast_variance):
   ref_stats = ref_mod.init(jax.random.key(0), x0, use_running_average=True)["batch_stats"]
   ref = {"params": ours["params"], "batch_stats": ref_stats}
   ref_step = jax.jit(
-      lambda v, x: ref_mod.apply(v, x, use_running_average=False, mutable=["batch_stats"]))
+    lambda v, x: ref_mod.apply(v, x, use_running_average=False, mutable=["batch_stats"])
+  )
   tol = dict(rtol=1e-4, atol=1e-4) if fast_variance else dict(rtol=1e-5, atol=1e-5)
   for step in range(5):  # Each batch has its own location and scale.
     x = _normal(shape, step + 1, loc=step - 1.0, scale=3.0)
@@ -141,8 +146,9 @@ def test_batchnorm_matches_flax_over_steps(shape, fast_variance):
     ours = {"params": ours["params"], "batch_stats": new["batch_stats"]}
     ref = {"params": ref["params"], "batch_stats": new_ref["batch_stats"]}
   x = _normal(shape, 99)
-  np.testing.assert_allclose(_bn_eval(ours_mod, ours, x),
-                             ref_mod.apply(ref, x, use_running_average=True), **tol)
+  np.testing.assert_allclose(
+    _bn_eval(ours_mod, ours, x), ref_mod.apply(ref, x, use_running_average=True), **tol
+  )
 
 
 def test_batchnorm_gradients_match_flax():
@@ -153,14 +159,17 @@ def test_batchnorm_gradients_match_flax():
   w = _normal(shape, 3)  # A non-symmetric downstream loss.
 
   def loss(mod, params, x, **kw):
-    y, _ = mod.apply({"params": params, "batch_stats": variables["batch_stats"]}, x, **kw,
-                     mutable=["batch_stats"])
-    return jnp.sum(w * y ** 2)
+    y, _ = mod.apply(
+      {"params": params, "batch_stats": variables["batch_stats"]}, x, **kw, mutable=["batch_stats"]
+    )
+    return jnp.sum(w * y**2)
 
-  grads = jax.jit(lambda p, v: (
+  grads = jax.jit(
+    lambda p, v: (
       jax.grad(lambda p, v: loss(ours_mod, p, v, train=True), argnums=(0, 1))(p, v),
-      jax.grad(lambda p, v: loss(ref_mod, p, v, use_running_average=False),
-               argnums=(0, 1))(p, v)))
+      jax.grad(lambda p, v: loss(ref_mod, p, v, use_running_average=False), argnums=(0, 1))(p, v),
+    )
+  )
   g, g_ref = grads(variables["params"], x)
   for a, b in zip(jax.tree_util.tree_leaves(g), jax.tree_util.tree_leaves(g_ref), strict=True):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
@@ -216,20 +225,25 @@ def test_batchnorm_eval_uses_running_statistics_by_formula():
   variables = {"params": variables["params"], **new}
   x_eval = _normal(DENSE, 1)
   rm, rv = np.asarray(new["batch_stats"]["mean"]), np.asarray(new["batch_stats"]["var"])
-  np.testing.assert_allclose(_bn_eval(bn, variables, x_eval), (x_eval - rm) / np.sqrt(rv + 1e-5),
-                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+    _bn_eval(bn, variables, x_eval), (x_eval - rm) / np.sqrt(rv + 1e-5), rtol=1e-5, atol=1e-6
+  )
   # Eval mode does not depend on the other examples of the batch.
   x_shuffled = x_eval[::-1]
-  np.testing.assert_allclose(_bn_eval(bn, variables, x_shuffled)[::-1],
-                             _bn_eval(bn, variables, x_eval), rtol=1e-6)
+  np.testing.assert_allclose(
+    _bn_eval(bn, variables, x_shuffled)[::-1], _bn_eval(bn, variables, x_eval), rtol=1e-6
+  )
 
 
-@pytest.mark.parametrize("make", [
+@pytest.mark.parametrize(
+  "make",
+  [
     lambda: BatchNorm(momentum=1.0),
     lambda: BatchNorm(momentum=-0.1),
     lambda: BatchNorm(epsilon=0.0),
     lambda: BatchNorm().init(jax.random.key(0), jnp.ones((5,)), train=False),
-])
+  ],
+)
 def test_batchnorm_bad_arguments_raise(make):
   with pytest.raises(ValueError):
     make()

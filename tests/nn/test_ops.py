@@ -18,8 +18,9 @@ DIMS = ("NHWC", "HWIO", "NHWC")
 
 
 def lax_conv(x, kernel, stride, padding):
-  return lax.conv_general_dilated(x, kernel, stride, padding, dimension_numbers=DIMS,
-                                  precision=lax.Precision.HIGHEST)
+  return lax.conv_general_dilated(
+    x, kernel, stride, padding, dimension_numbers=DIMS, precision=lax.Precision.HIGHEST
+  )
 
 
 def reference_pool(x, window, stride, pads, mode):
@@ -47,10 +48,12 @@ def conv_case(draw):
 
 # --- corr2d, the course's single-channel cross-correlation -------------------------------------
 
+
 def test_corr2d_course_examples():
   x = jnp.arange(9.0).reshape(3, 3)
-  np.testing.assert_array_equal(ops.corr2d(x, jnp.array([[0.0, 1.0], [2.0, 3.0]])),
-                                [[19.0, 25.0], [37.0, 43.0]])
+  np.testing.assert_array_equal(
+    ops.corr2d(x, jnp.array([[0.0, 1.0], [2.0, 3.0]])), [[19.0, 25.0], [37.0, 43.0]]
+  )
   # Edge detection: 1 where white turns black, -1 where black turns white; blind to rows.
   img = jnp.ones((6, 8)).at[:, 2:6].set(0.0)
   edges = ops.corr2d(img, jnp.array([[1.0, -1.0]]))
@@ -81,6 +84,7 @@ def test_multi_channel_course_example_and_agreement():
 
 # --- conv2d: padding, stride, channels ------------------------------------------------------------
 
+
 @SETTINGS
 @given(conv_case())
 def test_conv2d_matches_lax_conv_general_dilated(case):
@@ -88,8 +92,9 @@ def test_conv2d_matches_lax_conv_general_dilated(case):
   got = ops.conv2d(x, kernel, stride=stride, padding=pads)
   np.testing.assert_allclose(got, lax_conv(x, kernel, stride, pads), rtol=1e-5, atol=1e-5)
   for i in range(2):  # Output size per dimension follows the formula.
-    assert got.shape[1 + i] == (x.shape[1 + i] + sum(pads[i]) - kernel.shape[i] + stride[i]) \
-        // stride[i]
+    assert (
+      got.shape[1 + i] == (x.shape[1 + i] + sum(pads[i]) - kernel.shape[i] + stride[i]) // stride[i]
+    )
 
 
 @pytest.mark.parametrize("padding, stride", [("SAME", 1), ("VALID", 2), (1, (1, 3)), ((2, 0), 2)])
@@ -105,14 +110,16 @@ def test_conv2d_matches_flax_conv(padding, stride):
   scratch = ops.Conv2D(4, (3, 2), strides=stride, padding=padding)
   scratch_vars = scratch.init(jax.random.key(1), x)
   jax.tree_util.tree_map(np.testing.assert_array_equal, scratch_vars, variables)
-  np.testing.assert_allclose(scratch.apply(scratch_vars, x), flax_conv.apply(variables, x),
-                             rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(
+    scratch.apply(scratch_vars, x), flax_conv.apply(variables, x), rtol=1e-5, atol=1e-5
+  )
 
 
 def test_conv2d_gradients_match_lax_and_finite_differences():
   rng = np.random.default_rng(0)
-  x = jnp.asarray(rng.normal(size=(1, 5, 6, 2)), jnp.float64 if jax.config.x64_enabled
-                  else jnp.float32)
+  x = jnp.asarray(
+    rng.normal(size=(1, 5, 6, 2)), jnp.float64 if jax.config.x64_enabled else jnp.float32
+  )
   kernel = jnp.asarray(rng.normal(size=(3, 3, 2, 2)), x.dtype)
   f = lambda x, k: jnp.sum(jnp.sin(ops.conv2d(x, k, stride=2, padding=1)))
   g = lambda x, k: jnp.sum(jnp.sin(lax_conv(x, k, (2, 2), ((1, 1), (1, 1)))))
@@ -133,6 +140,7 @@ def test_conv1x1_is_a_per_pixel_dense_layer():
 
 # --- pooling -------------------------------------------------------------------------------------
 
+
 def test_pool2d_course_examples():
   x = jnp.arange(9.0).reshape(3, 3)
   np.testing.assert_array_equal(ops.pool2d(x, 2, stride=1), [[4.0, 5.0], [7.0, 8.0]])
@@ -140,14 +148,15 @@ def test_pool2d_course_examples():
   x = jnp.arange(16.0).reshape(1, 4, 4, 1)
   np.testing.assert_array_equal(ops.max_pool2d(x, 3)[0, ..., 0], [[10.0]])  # Stride = window.
   np.testing.assert_array_equal(ops.max_pool2d(x, 3, 2, 1)[0, ..., 0], [[5.0, 7.0], [13.0, 15.0]])
-  np.testing.assert_array_equal(ops.max_pool2d(x, (2, 3), (2, 3), ((0, 0), (1, 1)))[0, ..., 0],
-                                [[5.0, 7.0], [13.0, 15.0]])
+  np.testing.assert_array_equal(
+    ops.max_pool2d(x, (2, 3), (2, 3), ((0, 0), (1, 1)))[0, ..., 0], [[5.0, 7.0], [13.0, 15.0]]
+  )
   two = jnp.concatenate([x, x + 1], axis=-1)  # Channels are pooled separately.
-  np.testing.assert_array_equal(ops.max_pool2d(two, 3, 2, 1)[0, ..., 1],
-                                [[6.0, 8.0], [14.0, 16.0]])
+  np.testing.assert_array_equal(ops.max_pool2d(two, 3, 2, 1)[0, ..., 1], [[6.0, 8.0], [14.0, 16.0]])
   ints = jnp.arange(16, dtype=jnp.int32).reshape(1, 4, 4, 1) - 20  # Max pools ints too.
-  np.testing.assert_array_equal(ops.max_pool2d(ints, 2, 2, 1)[0, ..., 0],
-                                [[-20, -18, -17], [-12, -10, -9], [-8, -6, -5]])
+  np.testing.assert_array_equal(
+    ops.max_pool2d(ints, 2, 2, 1)[0, ..., 0], [[-20, -18, -17], [-12, -10, -9], [-8, -6, -5]]
+  )
 
 
 @SETTINGS
@@ -155,44 +164,54 @@ def test_pool2d_course_examples():
 def test_pool2d_matches_reduce_window(draw, mode):
   h, w, c = draw.draw(st.integers(1, 8)), draw.draw(st.integers(1, 8)), draw.draw(st.integers(1, 3))
   pads = tuple((draw.draw(st.integers(0, 1)), draw.draw(st.integers(0, 1))) for _ in range(2))
-  window = (draw.draw(st.integers(1, h + sum(pads[0]))),
-            draw.draw(st.integers(1, w + sum(pads[1]))))
+  window = (
+    draw.draw(st.integers(1, h + sum(pads[0]))),
+    draw.draw(st.integers(1, w + sum(pads[1]))),
+  )
   stride = (draw.draw(st.integers(1, 3)), draw.draw(st.integers(1, 3)))
   x = jnp.asarray(np.random.default_rng(h * w * c).normal(size=(2, h, w, c)), jnp.float32)
   got = ops.pool2d(x, window, stride, pads, mode)
-  np.testing.assert_allclose(got, reference_pool(x, window, stride, pads, mode), rtol=1e-5,
-                             atol=1e-6)
+  np.testing.assert_allclose(
+    got, reference_pool(x, window, stride, pads, mode), rtol=1e-5, atol=1e-6
+  )
 
 
 @pytest.mark.parametrize("padding", ["VALID", "SAME", ((1, 1), (0, 1))])
 def test_pool2d_matches_flax_pooling(padding):
   x = jax.random.normal(jax.random.key(2), (2, 7, 6, 3))
-  np.testing.assert_allclose(ops.max_pool2d(x, (3, 2), (2, 2), padding),
-                             nn.max_pool(x, (3, 2), (2, 2), padding), rtol=1e-6)
-  np.testing.assert_allclose(ops.avg_pool2d(x, (3, 2), (2, 2), padding),
-                             nn.avg_pool(x, (3, 2), (2, 2), padding, count_include_pad=True),
-                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+    ops.max_pool2d(x, (3, 2), (2, 2), padding), nn.max_pool(x, (3, 2), (2, 2), padding), rtol=1e-6
+  )
+  np.testing.assert_allclose(
+    ops.avg_pool2d(x, (3, 2), (2, 2), padding),
+    nn.avg_pool(x, (3, 2), (2, 2), padding, count_include_pad=True),
+    rtol=1e-5,
+    atol=1e-6,
+  )
 
 
 # --- sizes, parameter counts, summary, errors --------------------------------------------------
 
+
 def test_conv_output_size_course_examples():
-  assert ops.conv_output_size(8, 3, 1, 1) == 8            # 3x3, padding 1: same size.
-  assert ops.conv_output_size(8, 5, 2, 1) == 8            # 5x3 kernel with padding (2, 1).
-  assert ops.conv_output_size(8, 3, 1, 2) == 4            # Stride 2 halves it.
+  assert ops.conv_output_size(8, 3, 1, 1) == 8  # 3x3, padding 1: same size.
+  assert ops.conv_output_size(8, 5, 2, 1) == 8  # 5x3 kernel with padding (2, 1).
+  assert ops.conv_output_size(8, 3, 1, 2) == 4  # Stride 2 halves it.
   assert (ops.conv_output_size(8, 3, 0, 3), ops.conv_output_size(8, 5, 1, 4)) == (2, 2)
   y = ops.conv2d(jnp.ones((1, 8, 8, 1)), jnp.ones((3, 5, 1, 1)), stride=(3, 4), padding=(0, 1))
   assert y.shape == (1, 2, 2, 1)
-  assert ops.conv_output_size(28, 2, 0, 2) == 14          # LeNet's pooling.
+  assert ops.conv_output_size(28, 2, 0, 2) == 14  # LeNet's pooling.
 
 
 @SETTINGS
 @given(st.integers(1, 12), st.integers(0, 3), st.integers(1, 4), st.data())
 def test_conv_output_size_matches_lax_shapes(n, p, s, draw):
   k = draw.draw(st.integers(1, n + 2 * p))
-  shape = jax.eval_shape(lambda x, w: lax_conv(x, w, (s, 1), ((p, p), (0, 0))),
-                         jax.ShapeDtypeStruct((1, n, 1, 1), jnp.float32),
-                         jax.ShapeDtypeStruct((k, 1, 1, 1), jnp.float32)).shape
+  shape = jax.eval_shape(
+    lambda x, w: lax_conv(x, w, (s, 1), ((p, p), (0, 0))),
+    jax.ShapeDtypeStruct((1, n, 1, 1), jnp.float32),
+    jax.ShapeDtypeStruct((k, 1, 1, 1), jnp.float32),
+  ).shape
   assert ops.conv_output_size(n, k, p, s) == shape[1]
 
 
@@ -245,7 +264,9 @@ def test_summary_matches_the_initialized_model():
   assert "block/Conv_1" in table and f"{s.total_params:,}" in table
 
 
-@pytest.mark.parametrize("call, message", [
+@pytest.mark.parametrize(
+  "call, message",
+  [
     (lambda: ops.conv_output_size(4, 7, 1, 1), "larger than the padded input"),
     (lambda: ops.conv_output_size(8, 3, 0, 0), "stride s must be an integer >= 1"),
     (lambda: ops.conv_output_size(8, 3, -1, 1), "padding p must be an integer >= 0"),
@@ -253,8 +274,10 @@ def test_summary_matches_the_initialized_model():
     (lambda: ops.conv2d(jnp.ones((1, 4, 4, 2)), jnp.ones((3, 3, 3, 1))), "channels"),
     (lambda: ops.conv2d(jnp.ones((4, 4, 2)), jnp.ones((3, 3, 2, 1))), "NHWC"),
     (lambda: ops.conv2d(jnp.ones((1, 4, 4, 1)), jnp.ones((3, 3, 1, 1)), stride=0), "stride"),
-    (lambda: ops.conv2d(jnp.ones((1, 4, 4, 1)), jnp.ones((3, 3, 1, 1)), padding="FULL"),
-     "'SAME' or 'VALID'"),
+    (
+      lambda: ops.conv2d(jnp.ones((1, 4, 4, 1)), jnp.ones((3, 3, 1, 1)), padding="FULL"),
+      "'SAME' or 'VALID'",
+    ),
     (lambda: ops.conv2d(jnp.ones((1, 4, 4, 1)), jnp.ones((3, 3, 1, 2)), jnp.ones(3)), "bias"),
     (lambda: ops.corr2d(jnp.ones((2, 2)), jnp.ones((3, 1))), "larger than the padded"),
     (lambda: ops.pool2d(jnp.ones((1, 4, 4, 1)), 2, mode="median"), "valid modes"),
@@ -262,7 +285,8 @@ def test_summary_matches_the_initialized_model():
     (lambda: ops.pool2d(jnp.ones((1, 4, 4, 1)), 2, padding=-1), "padding must be >= 0"),
     (lambda: ops.conv1x1(jnp.ones((1, 2, 2, 3)), jnp.ones((4, 2))), "channels"),
     (lambda: ops.summary(nn.Dense(2), (0, 3)), "positive ints"),
-])
+  ],
+)
 def test_bad_arguments_raise_clear_errors(call, message):
   with pytest.raises(ValueError, match=message):
     call()

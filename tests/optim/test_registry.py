@@ -31,12 +31,12 @@ def test_every_optimizer_builds_steps_and_exposes_its_learning_rate(impl, name):
 
 # The same hyperparameters through both implementations give the same updates.
 MATCHING = [
-    ("sgd", {}),
-    ("momentum", {"momentum": 0.8}),
-    ("adagrad", {"initial_accumulator_value": 0.1, "eps": 1e-7}),
-    ("rmsprop", {"decay": 0.9, "eps": 1e-8}),
-    ("adadelta", {"rho": 0.9, "eps": 1e-6}),
-    ("adam", {"b1": 0.9, "b2": 0.999, "eps": 1e-8}),
+  ("sgd", {}),
+  ("momentum", {"momentum": 0.8}),
+  ("adagrad", {"initial_accumulator_value": 0.1, "eps": 1e-7}),
+  ("rmsprop", {"decay": 0.9, "eps": 1e-8}),
+  ("adadelta", {"rho": 0.9, "eps": 1e-6}),
+  ("adam", {"b1": 0.9, "b2": 0.999, "eps": 1e-8}),
 ]
 
 
@@ -53,10 +53,12 @@ def test_scratch_and_optax_agree_through_the_registry(name, kwargs):
 def test_scratch_defaults_follow_the_course():
   state = get_optimizer("adagrad", 0.1, impl="scratch").init(PARAMS)
   assert float(state.hyperparams["initial_accumulator_value"]) == 0.0
-  assert float(get_optimizer("adagrad", 0.1).init(PARAMS).hyperparams[
-      "initial_accumulator_value"]) == pytest.approx(0.1)  # Optax's convention.
-  assert float(get_optimizer("adadelta", 1.0, impl="scratch").init(PARAMS).hyperparams[
-      "eps"]) == pytest.approx(1e-5)
+  assert float(
+    get_optimizer("adagrad", 0.1).init(PARAMS).hyperparams["initial_accumulator_value"]
+  ) == pytest.approx(0.1)  # Optax's convention.
+  assert float(
+    get_optimizer("adadelta", 1.0, impl="scratch").init(PARAMS).hyperparams["eps"]
+  ) == pytest.approx(1e-5)
 
 
 @pytest.mark.parametrize("impl", ["scratch", "optax"])
@@ -81,8 +83,9 @@ def test_learning_rate_changes_in_the_state_without_recompiling(impl):
 @pytest.mark.parametrize("impl", ["scratch", "optax"])
 def test_schedules_and_chains_are_accepted(impl):
   schedule = optax.linear_schedule(0.0, 0.1, transition_steps=10)  # Warm-up from η = 0.
-  opt = optax.chain(optax.clip_by_global_norm(1.0),
-                    get_optimizer("adam", schedule, impl=impl, eps=1e-8))
+  opt = optax.chain(
+    optax.clip_by_global_norm(1.0), get_optimizer("adam", schedule, impl=impl, eps=1e-8)
+  )
   params, _ = _apply(opt, steps=3)
   assert np.all(np.isfinite(params["w"]))
   assert float(params["b"][0]) > PARAMS["b"][0]  # Negative gradient: the bias grows.
@@ -106,7 +109,9 @@ def test_bad_learning_rates_raise(impl, lr):
 
 
 @pytest.mark.parametrize("impl", ["scratch", "optax"])
-@pytest.mark.parametrize("name,kwargs,message", [
+@pytest.mark.parametrize(
+  "name,kwargs,message",
+  [
     ("adam", {"b1": 1.0}, r"b1 must lie in \[0, 1\)"),
     ("adam", {"b2": -0.1}, r"b2 must lie in \[0, 1\)"),
     ("adam", {"eps": 0.0}, "eps must be a positive"),
@@ -114,7 +119,8 @@ def test_bad_learning_rates_raise(impl, lr):
     ("rmsprop", {"decay": 1.0}, r"decay must lie in \[0, 1\)"),
     ("adadelta", {"rho": -0.5}, r"rho must lie in \[0, 1\)"),
     ("adagrad", {"eps": -1e-7}, "eps must be a positive"),
-])
+  ],
+)
 def test_bad_hyperparameters_raise_for_both_impls(impl, name, kwargs, message):
   with pytest.raises(ValueError, match=message):
     get_optimizer(name, 0.1, impl=impl, **kwargs)

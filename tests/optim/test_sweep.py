@@ -44,6 +44,7 @@ def _plain_step(model, optimizer, impl):
   def step(params, opt_state, x, y):
     def loss_of(p):
       return losses.softmax_cross_entropy(model.apply({"params": p}, x), y)
+
     loss, grads = jax.value_and_grad(loss_of)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, loss
@@ -68,8 +69,16 @@ def _separate_run(model, data, lr, seed, optimizer, impl):
 def test_vmapped_sweep_equals_separate_runs(data):
   optimizer, impl = "adam", "scratch"
   lrs, seeds = grid([0.003, 0.01, 0.03, 0.1], [0, 1, 2, 3])  # N = 16 models.
-  result = train_sweep(MODEL, data, learning_rates=lrs, seeds=seeds, num_epochs=EPOCHS,
-                       batch_size=BATCH, optimizer=optimizer, impl=impl)
+  result = train_sweep(
+    MODEL,
+    data,
+    learning_rates=lrs,
+    seeds=seeds,
+    num_epochs=EPOCHS,
+    batch_size=BATCH,
+    optimizer=optimizer,
+    impl=impl,
+  )
   assert result.train_loss.shape == (16, EPOCHS * 4)
   for i in range(16):
     params, curve = _separate_run(MODEL, data, float(lrs[i]), int(seeds[i]), optimizer, impl)
@@ -97,8 +106,14 @@ def test_loops_and_chunking_give_the_same_training(data):
 
 
 def test_learning_rates_live_in_the_state_and_schedules_scale_them(data):
-  sweep = Sweep(SoftmaxRegression(3), data, optimizer="sgd", batch_size=BATCH,
-                lr_schedule=lambda step: 0.5 ** step, weight_decay=0.1)
+  sweep = Sweep(
+    SoftmaxRegression(3),
+    data,
+    optimizer="sgd",
+    batch_size=BATCH,
+    lr_schedule=lambda step: 0.5**step,
+    weight_decay=0.1,
+  )
   state = sweep.init([0.1, 0.2, 0.4], 0)
   np.testing.assert_allclose(state.opt_state[1].hyperparams["learning_rate"], [0.1, 0.2, 0.4])
   assert np.all(np.asarray(state.step) == 0)
@@ -128,7 +143,8 @@ def test_evaluate_matches_direct_application(data):
     logits = SoftmaxRegression(3).apply({"params": p}, data["x"])
     assert metrics["accuracy"][i] == pytest.approx(float(losses.accuracy(logits, data["y"])))
     assert metrics["loss"][i] == pytest.approx(
-        float(losses.softmax_cross_entropy(logits, data["y"])), rel=1e-5)
+      float(losses.softmax_cross_entropy(logits, data["y"])), rel=1e-5
+    )
   np.testing.assert_allclose(chunked["loss"], metrics["loss"], rtol=1e-5)
   np.testing.assert_allclose(chunked["accuracy"], metrics["accuracy"])
 
@@ -147,18 +163,23 @@ class _WithBatchNorm(nn.Module):
     return nn.BatchNorm(use_running_average=not train)(nn.Dense(3)(x))
 
 
-@pytest.mark.parametrize("kwargs,message", [
+@pytest.mark.parametrize(
+  "kwargs,message",
+  [
     ({"learning_rates": [0.1, -0.1], "seeds": [0, 1]}, "learning rates must be positive"),
     ({"learning_rates": [0.1, 0.2], "seeds": [0, 1, 2]}, "must have the same length"),
     ({"learning_rates": [0.1], "seeds": [0.5]}, "seeds must be integers"),
     ({"learning_rates": [0.1], "seeds": [0], "num_epochs": 0}, "num_epochs must be a positive"),
     ({"learning_rates": [0.1], "seeds": [0], "batch_size": 0}, "batch_size must be a positive"),
     ({"learning_rates": [0.1], "seeds": [0], "loop": "while"}, "Unknown loop 'while'"),
-    ({"learning_rates": [0.1], "seeds": [0], "num_epochs": 3, "epochs_per_call": 2},
-     "must divide num_epochs"),
+    (
+      {"learning_rates": [0.1], "seeds": [0], "num_epochs": 3, "epochs_per_call": 2},
+      "must divide num_epochs",
+    ),
     ({"learning_rates": [0.1], "seeds": [0], "optimizer": "lion"}, "Unknown optimizer 'lion'"),
     ({"learning_rates": [0.1], "seeds": [0], "optimizer_kwargs": {"b1": 1.0}}, "b1 must lie"),
-])
+  ],
+)
 def test_bad_sweeps_raise_clear_errors(data, kwargs, message):
   settings = {"num_epochs": 1, "batch_size": BATCH, **kwargs}
   with pytest.raises(ValueError, match=message):

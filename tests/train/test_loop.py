@@ -52,8 +52,9 @@ def test_outputs_config_metrics_and_table(tmp_path, tiny_config, capsys):
   lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
   records = [json.loads(line) for line in lines]
   assert [r["epoch"] for r in records] == [1, 2]
-  assert {"train_loss", "train_accuracy", "test_loss", "test_accuracy",
-          "examples_per_sec"} <= set(records[0])
+  assert {"train_loss", "train_accuracy", "test_loss", "test_accuracy", "examples_per_sec"} <= set(
+    records[0]
+  )
   out = capsys.readouterr().out
   assert "train_loss" in out and "Final test accuracy" in out
   events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
@@ -109,8 +110,9 @@ def test_no_recompilation_after_the_first_step(tmp_path, tiny_config, scan):
 
 
 @pytest.mark.parametrize("scan", [True, False])
-def test_nan_loss_names_the_step_and_keeps_last_good_checkpoint(tmp_path, tiny_config,
-                                                               monkeypatch, scan):
+def test_nan_loss_names_the_step_and_keeps_last_good_checkpoint(
+  tmp_path, tiny_config, monkeypatch, scan
+):
   tiny_config.num_epochs = 1
   tiny_config.scan_epochs = scan
   tiny_config.log_every_steps = 3  # Per-step path: the bad step lies in a later interval.
@@ -120,15 +122,17 @@ def test_nan_loss_names_the_step_and_keeps_last_good_checkpoint(tmp_path, tiny_c
   clean = datasets._digits()
   poisoned_train = {"x": clean["train"]["x"].copy(), "y": clean["train"]["y"]}
   poisoned_train["x"][5, 0, 0, 0] = np.nan
-  monkeypatch.setitem(datasets._EMBEDDED, "digits",
-                      (lambda: {"train": poisoned_train, "test": clean["test"]}, 10))
+  monkeypatch.setitem(
+    datasets._EMBEDDED, "digits", (lambda: {"train": poisoned_train, "test": clean["test"]}, 10)
+  )
   # The first step of epoch 2 whose batch holds example 5.
   key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(tiny_config.seed), 1), 1)
   idx = np.asarray(data_lib.epoch_permutation(key, 1437, 64))
   expected_step = steps_per_epoch + int(np.flatnonzero((idx == 5).any(axis=1))[0]) + 1
   tiny_config.num_epochs = 2
-  with pytest.raises(FloatingPointError, match=f"at step {expected_step};.*step "
-                     f"{steps_per_epoch}\\)"):
+  with pytest.raises(
+    FloatingPointError, match=f"at step {expected_step};.*step {steps_per_epoch}\\)"
+  ):
     train_and_evaluate(tiny_config, str(tmp_path))
   ckpt = Checkpointer(str(tmp_path / "checkpoints"))
   assert ckpt.all_steps() == [steps_per_epoch]
@@ -144,7 +148,9 @@ def test_eval_only_reproduces_final_test_metrics(tmp_path, tiny_config):
     evaluate(tiny_config, str(tmp_path / "empty"))
 
 
-@pytest.mark.parametrize("field,value,match", [
+@pytest.mark.parametrize(
+  "field,value,match",
+  [
     ("batch_size", 0, "batch_size must be a positive integer"),
     ("batch_size", 5000, "larger than the dataset"),
     ("num_epochs", -1, "num_epochs must be a positive integer"),
@@ -156,7 +162,8 @@ def test_eval_only_reproduces_final_test_metrics(tmp_path, tiny_config):
     ("loss", "hinge", "Unknown loss 'hinge'; valid losses"),
     ("model.num_classes", 5, "num_classes >= 10"),
     ("dataset", "synthetic_linear", "needs integer labels"),
-])
+  ],
+)
 def test_bad_input_raises_clear_errors(tmp_path, tiny_config, field, value, match):
   target = tiny_config
   *parents, leaf = field.split(".")

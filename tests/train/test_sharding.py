@@ -31,15 +31,26 @@ _SCRIPT = textwrap.dedent("""
 
 
 def test_eight_devices_match_one_device(tmp_path):
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
-             JAX_PLATFORMS="cpu", PYTHONPATH=_REPO)
+  env = dict(
+    os.environ,
+    XLA_FLAGS="--xla_force_host_platform_device_count=8",
+    JAX_PLATFORMS="cpu",
+    PYTHONPATH=_REPO,
+  )
   out = tmp_path / "params8.npz"
-  proc = subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path / "run8"), str(out)],
-                        env=env, cwd=_REPO, capture_output=True, text=True, timeout=300)
+  proc = subprocess.run(
+    [sys.executable, "-c", _SCRIPT, str(tmp_path / "run8"), str(out)],
+    env=env,
+    cwd=_REPO,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
 
   from experiments.configs import mlp_digits
   from jaxnets.params import named_parameters
+
   config = mlp_digits.get_config()
   config.num_epochs, config.batch_size, config.progress_bar = 2, 64, False
   config.checkpoint_every_epochs = 0

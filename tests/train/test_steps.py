@@ -10,9 +10,13 @@ from jaxnets.train import TrainState, eval_step, train_epoch_scan, train_step
 
 
 def _state(model, tx=None):
-  return TrainState.create(model=model, tx=tx or optax.sgd(0.1),
-                           loss_fn=losses.softmax_cross_entropy, rng=jax.random.PRNGKey(0),
-                           sample_x=jnp.zeros((1, 6)))
+  return TrainState.create(
+    model=model,
+    tx=tx or optax.sgd(0.1),
+    loss_fn=losses.softmax_cross_entropy,
+    rng=jax.random.PRNGKey(0),
+    sample_x=jnp.zeros((1, 6)),
+  )
 
 
 def _batch(n=8):
@@ -27,14 +31,16 @@ def test_train_step_equals_manual_optax_update():
 
   def loss(params):
     return optax.softmax_cross_entropy_with_integer_labels(
-        model.apply({"params": params}, batch["x"]), batch["y"]).mean()
+      model.apply({"params": params}, batch["x"]), batch["y"]
+    ).mean()
 
   grads = jax.grad(loss)(state.params)
   updates, _ = tx.update(grads, tx.init(state.params), state.params)
   expected = optax.apply_updates(state.params, updates)
   new_state, metrics = jax.jit(train_step)(state, batch, state.rng)
-  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
-                         new_state.params, expected)
+  jax.tree_util.tree_map(
+    lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7), new_state.params, expected
+  )
   np.testing.assert_allclose(metrics["loss"], loss(state.params), rtol=1e-6)
   assert int(new_state.step) == 1
 
@@ -75,6 +81,9 @@ def test_scan_epoch_equals_python_loop_of_steps():
   state = _state(model)
   for idx in indices:
     state, _ = train_step(state, {k: v[idx] for k, v in data.items()}, state.rng)
-  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
-                         scanned.params, state.params)
+  jax.tree_util.tree_map(
+    lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
+    scanned.params,
+    state.params,
+  )
   assert metrics["loss"].shape == (3,)

@@ -38,9 +38,9 @@ from jaxnets.data.builders.cifar10 import JaxnetsCifar10
 from jaxnets.data.builders.mnist import JaxnetsFashionMnist, JaxnetsMnist
 
 BUILDERS: dict[str, type[SourceFilesBuilder]] = {
-    "mnist": JaxnetsMnist,
-    "fashion_mnist": JaxnetsFashionMnist,
-    "cifar10": JaxnetsCifar10,
+  "mnist": JaxnetsMnist,
+  "fashion_mnist": JaxnetsFashionMnist,
+  "cifar10": JaxnetsCifar10,
 }
 OFFLINE_ENV = "JAXNETS_OFFLINE"
 FILE_FORMAT = "array_record"
@@ -68,9 +68,11 @@ def files_help(name: str, manual_dir: str | os.PathLike) -> str:
   cls = _builder_class(name)
   lines = [f"Download these files where you are online and put them in {os.fspath(manual_dir)}:"]
   lines += [f"  {file_name}  ({cls.URLS[key]})" for key, file_name in cls.file_names().items()]
-  lines += [cls.MANUAL_DOWNLOAD_INSTRUCTIONS,
-            f"Or prepare it once from any directory: python -m jaxnets.data.builders "
-            f"--dataset={name} --manual_dir=DIR [--data_dir=DATA_DIR]."]
+  lines += [
+    cls.MANUAL_DOWNLOAD_INSTRUCTIONS,
+    f"Or prepare it once from any directory: python -m jaxnets.data.builders "
+    f"--dataset={name} --manual_dir=DIR [--data_dir=DATA_DIR].",
+  ]
   return "\n".join(lines)
 
 
@@ -101,9 +103,13 @@ def _host_port(url: str) -> tuple[str, int]:
   return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def prepare(name: str, *, data_dir: str | os.PathLike | None = None,
-            manual_dir: str | os.PathLike | None = None,
-            download: bool | None = None) -> SourceFilesBuilder:
+def prepare(
+  name: str,
+  *,
+  data_dir: str | os.PathLike | None = None,
+  manual_dir: str | os.PathLike | None = None,
+  download: bool | None = None,
+) -> SourceFilesBuilder:
   """Prepares ``name`` in ``data_dir`` (once) from local files or a download.
 
   Args:
@@ -130,15 +136,17 @@ def prepare(name: str, *, data_dir: str | os.PathLike | None = None,
   where = os.fspath(builder.data_dir_root)
   if not local and _offline(download):
     raise FileNotFoundError(
-        f"Dataset {name!r} is not prepared in {where} and its original files are not in "
-        f"{manual_dir}; downloads are off ({OFFLINE_ENV}=1 or download=False).\n"
-        + files_help(name, manual_dir))
+      f"Dataset {name!r} is not prepared in {where} and its original files are not in "
+      f"{manual_dir}; downloads are off ({OFFLINE_ENV}=1 or download=False).\n"
+      + files_help(name, manual_dir)
+    )
   if not local:
     reason = _unreachable(builder.URLS.values())
     if reason:
       raise FileNotFoundError(
-          f"Dataset {name!r} is not prepared in {where}, its files are not in {manual_dir}, and "
-          f"they cannot be downloaded ({reason}).\n" + files_help(name, manual_dir))
+        f"Dataset {name!r} is not prepared in {where}, its files are not in {manual_dir}, and "
+        f"they cannot be downloaded ({reason}).\n" + files_help(name, manual_dir)
+      )
   config = tfds.download.DownloadConfig(manual_dir=manual_dir)
   try:
     builder.download_and_prepare(download_config=config)
@@ -148,14 +156,20 @@ def prepare(name: str, *, data_dir: str | os.PathLike | None = None,
     if local:
       raise
     raise FileNotFoundError(
-        f"Dataset {name!r} is not prepared in {where}, its files are not in {manual_dir}, and "
-        f"downloading them failed ({type(err).__name__}: {err}).\n"
-        + files_help(name, manual_dir)) from err
+      f"Dataset {name!r} is not prepared in {where}, its files are not in {manual_dir}, and "
+      f"downloading them failed ({type(err).__name__}: {err}).\n" + files_help(name, manual_dir)
+    ) from err
   return builder
 
 
-def data_source(name: str, split: str = "train", *, data_dir: str | os.PathLike | None = None,
-                manual_dir: str | os.PathLike | None = None, download: bool | None = None):
+def data_source(
+  name: str,
+  split: str = "train",
+  *,
+  data_dir: str | os.PathLike | None = None,
+  manual_dir: str | os.PathLike | None = None,
+  download: bool | None = None,
+):
   """``tfds.data_source`` of a jaxnets-built dataset, preparing it first if needed.
 
   Records are ``{"image": uint8[h, w, c], "label": int64}``. Arguments as in :func:`prepare`;

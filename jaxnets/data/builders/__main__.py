@@ -16,8 +16,11 @@ def _define_flags() -> None:
   """Defined only when run as a program, so importing this module defines no global flags."""
   flags.DEFINE_enum("dataset", None, sorted(builders.BUILDERS), "Dataset to prepare.")
   flags.DEFINE_string("data_dir", None, "TFDS data directory (default: TFDS's).")
-  flags.DEFINE_string("manual_dir", None, "Directory holding the original files (default: "
-                      "<data_dir>/downloads/manual/<dataset>).")
+  flags.DEFINE_string(
+    "manual_dir",
+    None,
+    "Directory holding the original files (default: <data_dir>/downloads/manual/<dataset>).",
+  )
   flags.DEFINE_bool("download", True, "Download the files when they are not local.")
   flags.mark_flag_as_required("dataset")
 
@@ -25,8 +28,9 @@ def _define_flags() -> None:
 def main(argv) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  builder = builders.prepare(FLAGS.dataset, data_dir=FLAGS.data_dir,
-                             manual_dir=FLAGS.manual_dir, download=FLAGS.download)
+  builder = builders.prepare(
+    FLAGS.dataset, data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, download=FLAGS.download
+  )
   splits = {k: v.num_examples for k, v in builder.info.splits.items()}
   print(f"{builder.name} prepared in {builder.data_dir}: {splits}")
 

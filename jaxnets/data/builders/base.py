@@ -25,7 +25,8 @@ class SourceFilesBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES: ClassVar[dict[str, str]] = {
-      "1.0.0": "Parsed from the original files with numpy; Tensor features; no TensorFlow."}
+    "1.0.0": "Parsed from the original files with numpy; Tensor features; no TensorFlow."
+  }
   URLS: ClassVar[dict[str, str]] = {}
   IMAGE_SHAPE: ClassVar[tuple[int, int, int]] = ()
   CLASS_NAMES: ClassVar[tuple[str, ...]] = ()
@@ -65,15 +66,17 @@ class SourceFilesBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
 
   def _info(self) -> tfds.core.DatasetInfo:
     return tfds.core.DatasetInfo(
-        builder=self,
-        description=self.DESCRIPTION,
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Tensor(shape=self.IMAGE_SHAPE, dtype=np.uint8),
-            "label": tfds.features.ClassLabel(names=list(self.CLASS_NAMES)),
-        }),
-        supervised_keys=("image", "label"),
-        disable_shuffling=True,  # Keep the original file order (and its example ids).
-        homepage=self.HOMEPAGE,
+      builder=self,
+      description=self.DESCRIPTION,
+      features=tfds.features.FeaturesDict(
+        {
+          "image": tfds.features.Tensor(shape=self.IMAGE_SHAPE, dtype=np.uint8),
+          "label": tfds.features.ClassLabel(names=list(self.CLASS_NAMES)),
+        }
+      ),
+      supervised_keys=("image", "label"),
+      disable_shuffling=True,  # Keep the original file order (and its example ids).
+      homepage=self.HOMEPAGE,
     )
 
   def _source_paths(self, dl_manager: tfds.download.DownloadManager) -> dict[str, str]:
@@ -97,12 +100,16 @@ class SourceFilesBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
   def _generate_examples(self, paths: dict[str, str], split: str) -> Iterator[tuple[int, dict]]:
     images, labels = self._read_split(paths, split)
     if images.shape[1:] != self.IMAGE_SHAPE or len(images) != len(labels):
-      raise ValueError(f"{self.name} {split}: expected images of shape (n, "
-                       f"{', '.join(map(str, self.IMAGE_SHAPE))}) and n labels, got "
-                       f"{images.shape} and {len(labels)} labels.")
+      raise ValueError(
+        f"{self.name} {split}: expected images of shape (n, "
+        f"{', '.join(map(str, self.IMAGE_SHAPE))}) and n labels, got "
+        f"{images.shape} and {len(labels)} labels."
+      )
     num_classes = len(self.CLASS_NAMES)
     if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
-      raise ValueError(f"{self.name} {split}: labels must be in 0..{num_classes - 1}, got "
-                       f"{labels.min()}..{labels.max()}.")
+      raise ValueError(
+        f"{self.name} {split}: labels must be in 0..{num_classes - 1}, got "
+        f"{labels.min()}..{labels.max()}."
+      )
     for i, (image, label) in enumerate(zip(images, labels, strict=True)):
       yield i, {"image": image, "label": int(label)}

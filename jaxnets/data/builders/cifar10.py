@@ -20,15 +20,27 @@ class JaxnetsCifar10(SourceFilesBuilder):
 
   name = "jaxnets_cifar10"
   URLS: ClassVar[dict[str, str]] = {
-      "archive": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"}
+    "archive": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+  }
   IMAGE_SHAPE: ClassVar[tuple[int, int, int]] = (32, 32, 3)
   CLASS_NAMES: ClassVar[tuple[str, ...]] = (
-      "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+  )
   HOMEPAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
   DESCRIPTION = "CIFAR-10: 60,000 32x32 colour images in 10 classes (50,000 train, 10,000 test)."
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
-      "Place cifar-10-python.tar.gz (or its extracted cifar-10-batches-py directory) in the "
-      "manual dir.")
+    "Place cifar-10-python.tar.gz (or its extracted cifar-10-batches-py directory) in the "
+    "manual dir."
+  )
 
   @classmethod
   def _candidates(cls, file_name: str) -> tuple[str, ...]:

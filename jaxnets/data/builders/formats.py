@@ -48,12 +48,15 @@ def parse_idx(raw: bytes, source: str = "<bytes>") -> np.ndarray:
   if raw[:2] == b"\x1f\x8b":
     raw = gzip.decompress(raw)
   if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-    raise ValueError(f"{source} is not an IDX file: it must start with two zero bytes, a type "
-                     f"code and a rank; got {raw[:4]!r}.")
+    raise ValueError(
+      f"{source} is not an IDX file: it must start with two zero bytes, a type "
+      f"code and a rank; got {raw[:4]!r}."
+    )
   code, ndim = raw[2], raw[3]
   if code not in _IDX_DTYPES:
-    raise ValueError(f"{source}: unknown IDX type code {code:#04x}; valid codes: "
-                     f"{[hex(c) for c in _IDX_DTYPES]}.")
+    raise ValueError(
+      f"{source}: unknown IDX type code {code:#04x}; valid codes: {[hex(c) for c in _IDX_DTYPES]}."
+    )
   header = 4 + 4 * ndim
   if len(raw) < header:
     raise ValueError(f"{source}: truncated IDX header ({len(raw)} bytes, need {header}).")
@@ -61,8 +64,10 @@ def parse_idx(raw: bytes, source: str = "<bytes>") -> np.ndarray:
   dtype = np.dtype(_IDX_DTYPES[code])
   expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
   if len(raw) - header != expected:
-    raise ValueError(f"{source}: the header says shape {dims} ({expected} data bytes) but the "
-                     f"file holds {len(raw) - header}; the file is truncated or corrupt.")
+    raise ValueError(
+      f"{source}: the header says shape {dims} ({expected} data bytes) but the "
+      f"file holds {len(raw) - header}; the file is truncated or corrupt."
+    )
   data = np.frombuffer(raw, dtype, offset=header).reshape(dims)
   return data.astype(dtype.newbyteorder("="))
 
@@ -77,16 +82,21 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
   """Unpickles only plain containers and numpy arrays: a pickle cannot run other code."""
 
   _ALLOWED = {
-      ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-      ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-      ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
   }
 
   def find_class(self, module: str, name: str) -> Any:
     if (module, name) not in self._ALLOWED:
       raise pickle.UnpicklingError(
-          f"CIFAR batch refers to {module}.{name}; only numpy arrays and plain Python "
-          f"containers are accepted.")
+        f"CIFAR batch refers to {module}.{name}; only numpy arrays and plain Python "
+        f"containers are accepted."
+      )
     if module == "numpy.core.multiarray":  # numpy 2 moved numpy.core to numpy._core.
       module = "numpy._core.multiarray" if hasattr(np, "_core") else module
     return super().find_class(module, name)
@@ -104,22 +114,27 @@ def parse_cifar_batch(raw: bytes, source: str = "<bytes>") -> tuple[np.ndarray, 
     raise ValueError(f"{source} is not a CIFAR-10 python batch: {err}") from err
   if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
     keys = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
-    raise ValueError(f"{source}: a CIFAR-10 batch is a dict with b'data' and b'labels'; got "
-                     f"{keys}.")
+    raise ValueError(
+      f"{source}: a CIFAR-10 batch is a dict with b'data' and b'labels'; got {keys}."
+    )
   data = np.asarray(batch[b"data"], np.uint8)
   labels = np.asarray(batch[b"labels"], np.int64)
   if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
-    raise ValueError(f"{source}: expected data uint8[n, 3072] and n labels, got data "
-                     f"{data.shape} and {labels.shape[0]} labels.")
+    raise ValueError(
+      f"{source}: expected data uint8[n, 3072] and n labels, got data "
+      f"{data.shape} and {labels.shape[0]} labels."
+    )
   if labels.size and (labels.min() < 0 or labels.max() > 9):
-    raise ValueError(f"{source}: CIFAR-10 labels must be in 0..9, got {labels.min()}.."
-                     f"{labels.max()}.")
+    raise ValueError(
+      f"{source}: CIFAR-10 labels must be in 0..9, got {labels.min()}..{labels.max()}."
+    )
   images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # Channel-major rows -> NHWC.
   return np.ascontiguousarray(images), labels
 
 
-def read_cifar_batches(path: str | os.PathLike,
-                       names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def read_cifar_batches(
+  path: str | os.PathLike, names: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
   """Reads and concatenates CIFAR-10 batches from the ``.tar.gz`` or an extracted directory.
 
   Args:

@@ -19,10 +19,10 @@ from jaxnets.data.builders import formats
 from jaxnets.data.builders.base import SourceFilesBuilder
 
 _IDX_FILES = {
-    "train_images": "train-images-idx3-ubyte.gz",
-    "train_labels": "train-labels-idx1-ubyte.gz",
-    "test_images": "t10k-images-idx3-ubyte.gz",
-    "test_labels": "t10k-labels-idx1-ubyte.gz",
+  "train_images": "train-images-idx3-ubyte.gz",
+  "train_labels": "train-labels-idx1-ubyte.gz",
+  "test_images": "t10k-images-idx3-ubyte.gz",
+  "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 
 
@@ -35,8 +35,10 @@ class _IdxBuilder(SourceFilesBuilder, skip_registration=True):
 
   IMAGE_SHAPE: ClassVar[tuple[int, int, int]] = (28, 28, 1)
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
-      "Place the four original files in the manual dir: " + ", ".join(_IDX_FILES.values())
-      + " (or the same names without .gz).")
+    "Place the four original files in the manual dir: "
+    + ", ".join(_IDX_FILES.values())
+    + " (or the same names without .gz)."
+  )
 
   @classmethod
   def _candidates(cls, file_name: str) -> tuple[str, ...]:
@@ -47,9 +49,10 @@ class _IdxBuilder(SourceFilesBuilder, skip_registration=True):
     labels = formats.read_idx(paths[f"{split}_labels"])
     if images.ndim != 3 or labels.ndim != 1:
       raise ValueError(
-          f"{os.path.basename(paths[f'{split}_images'])} must hold uint8[n, 28, 28] images and "
-          f"{os.path.basename(paths[f'{split}_labels'])} uint8[n] labels; got {images.shape} and "
-          f"{labels.shape}.")
+        f"{os.path.basename(paths[f'{split}_images'])} must hold uint8[n, 28, 28] images and "
+        f"{os.path.basename(paths[f'{split}_labels'])} uint8[n] labels; got {images.shape} and "
+        f"{labels.shape}."
+      )
     return images[..., None], labels
 
 
@@ -68,10 +71,22 @@ class JaxnetsFashionMnist(_IdxBuilder):
 
   name = "jaxnets_fashion_mnist"
   URLS: ClassVar[dict[str, str]] = _urls(
-      "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/")
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+  )
   CLASS_NAMES: ClassVar[tuple[str, ...]] = (
-      "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-      "Ankle boot")
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+  )
   HOMEPAGE = "https://github.com/zalandoresearch/fashion-mnist"
-  DESCRIPTION = ("Fashion-MNIST: 70,000 28x28 grayscale images of clothing in 10 classes "
-                 "(60,000 train, 10,000 test).")
+  DESCRIPTION = (
+    "Fashion-MNIST: 70,000 28x28 grayscale images of clothing in 10 classes "
+    "(60,000 train, 10,000 test)."
+  )
