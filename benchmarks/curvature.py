@@ -47,7 +47,7 @@ MODEL = get_model("mlp", hidden=(64, 64), num_classes=10, activation="tanh")
 
 def loss_fn(params, batch):
   out = MODEL.apply({"params": params}, batch["x"])
-  return losses.squared_loss(out, losses.one_hot(batch["y"], 10))
+  return losses.squared_loss(out, losses.one_hot(batch["y"], 10)).mean()
 
 
 @functools.partial(jax.jit, static_argnames="batch_size")

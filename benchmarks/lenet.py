@@ -1,8 +1,8 @@
 """LeNet-5 training-step time and examples/s (batch 256, 28x28x1) on the CPU.
 
-One training step = forward, softmax cross-entropy, backward, Adam update, as one jitted
-function with donated parameters and optimizer state. Variants, timed round-robin in ONE run
-so that the ratios share the machine's conditions:
+One training step = the engine's ``jaxnets.train.train_step`` (forward, softmax
+cross-entropy, backward, Adam update) as one jitted function with the state donated.
+Variants, timed round-robin in ONE run so that the ratios share the machine's conditions:
 
 * ``flax``: everything built in: ``flax.linen.Conv`` (XLA's convolution) and
   ``flax.linen.avg_pool``/``max_pool`` (``lax.reduce_window``);
@@ -35,6 +35,7 @@ from absl import app, flags
 
 from jaxnets.losses import softmax_cross_entropy
 from jaxnets.models.lenet import LeNet
+from jaxnets.train import TrainState, train_step
 
 _BATCH = flags.DEFINE_integer("batch_size", 256, "Examples per step.")
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed steps per repetition.")
@@ -74,47 +75,46 @@ def _jax_variant(name: str, batch: int, steps: int, scan_length: int) -> Callabl
   model = LeNet(
     activation="relu" if modern else "sigmoid", pool="max" if modern else "avg", **IMPLS[impl]
   )
-  tx = optax.adam(LEARNING_RATE)
   rng = np.random.default_rng(0)
-  x = jnp.asarray(rng.uniform(size=(batch, 28, 28, 1)), jnp.float32)
-  y = jnp.asarray(rng.integers(0, 10, batch), jnp.int32)
-  params = jax.jit(model.init)(jax.random.key(0), x[:1])["params"]
-  state = [params, tx.init(params)]
-
-  def one_step(params, opt_state, x, y):
-    loss, grads = jax.value_and_grad(
-      lambda p: softmax_cross_entropy(model.apply({"params": p}, x), y)
-    )(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss
+  batch_data = {
+    "x": jnp.asarray(rng.uniform(size=(batch, 28, 28, 1)), jnp.float32),
+    "y": jnp.asarray(rng.integers(0, 10, batch), jnp.int32),
+  }
+  # The engine's state and step: forward, loss, backward and Adam update in one function.
+  state = [
+    jax.jit(
+      lambda x: TrainState.create(
+        model=model,
+        tx=optax.adam(LEARNING_RATE),
+        loss_fn=softmax_cross_entropy,
+        seed=0,
+        sample_x=x,
+      )
+    )(batch_data["x"][:1])
+  ]
 
   if name.endswith("_scan"):
 
-    @functools.partial(jax.jit, donate_argnums=(0, 1))
-    def many(params, opt_state, x, y):
-      def body(carry, _):
-        params, opt_state, _ = one_step(*carry, x, y)
-        return (params, opt_state), None
-
-      (params, opt_state), _ = jax.lax.scan(body, (params, opt_state), None, length=scan_length)
-      return params, opt_state
+    @functools.partial(jax.jit, donate_argnums=0)
+    def many(state, batch):
+      return jax.lax.scan(lambda s, _: train_step(s, batch), state, None, length=scan_length)
 
     calls = max(1, steps // scan_length)
 
     def run() -> float:
       t0 = time.perf_counter()
       for _ in range(calls):
-        state[0], state[1] = many(state[0], state[1], x, y)
-      jax.block_until_ready(state)
+        state[0], metrics = many(state[0], batch_data)
+      jax.block_until_ready((state, metrics))
       return (time.perf_counter() - t0) * steps / (calls * scan_length)
   else:
-    step = jax.jit(one_step, donate_argnums=(0, 1))
+    step = jax.jit(train_step, donate_argnums=0)
 
     def run() -> float:
       t0 = time.perf_counter()
       for _ in range(steps):
-        state[0], state[1], loss = step(state[0], state[1], x, y)
-      jax.block_until_ready((state, loss))
+        state[0], metrics = step(state[0], batch_data)
+      jax.block_until_ready((state, metrics))
       return time.perf_counter() - t0
 
   run()  # Compile and warm up.

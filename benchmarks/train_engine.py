@@ -2,7 +2,8 @@
 
 ``train_and_evaluate`` picks the scan path for convolution-free models and the per-step path
 for convolutional ones on XLA:CPU (``config.scan_epochs=None``). This benchmark measures both
-paths for both kinds of model in one run, so the choice rests on a ratio, not a guess.
+paths for both kinds of model in one run, through the engine's own ``EpochRunner`` on
+device-resident data, so the choice rests on a ratio, not a guess.
 
 Command:
   python -m benchmarks.train_engine
@@ -10,33 +11,40 @@ Command:
 
 import time
 
+import jax
 import numpy as np
 from absl import app, flags
 
-from experiments.configs import default
-from jaxnets.train import loop, reporting
+from jaxnets import data, losses, models, optim, train
 
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed epochs per path (after one warm-up).")
 
 _MODELS = {
-  "mlp (digits 8x8, batch 32)": ({"name": "mlp", "hidden": (256,), "num_classes": 10}, None, 32),
-  "lenet_modern (digits 28x28, batch 256)": ({"name": "lenet_modern", "num_classes": 10}, 28, 256),
+  "mlp (digits 8x8, batch 32)": (models.MLP(hidden=(256,), num_classes=10), None, 32),
+  "lenet_modern (digits 28x28, batch 256)": (models.get_model("lenet_modern"), 28, 256),
 }
 
 
-def epoch_seconds(model: dict, image_size, batch_size: int, scan: bool, repeats: int) -> float:
-  config = default.get_config()
-  config.model, config.image_size, config.batch_size = model, image_size, batch_size
-  config.scan_epochs, config.progress_bar = scan, False
-  trainer = loop._Trainer(config, "/tmp/jaxnets_bench_engine")
-  bar = reporting.ProgressBar(0, enabled=False)
-  trainer.run_epoch(0, bar, None)  # Compile.
+def epoch_seconds(model, image_size, batch_size: int, scan: bool, repeats: int):
+  """Median seconds per epoch (after a compiled warm-up epoch) and the steps per epoch."""
+  mesh = train.sharding.make_mesh()
+  source = train.InMemoryData(data.load("digits", "train", image_size=image_size), batch_size, mesh)
+  state = train.TrainState.create(
+    model=model,
+    tx=optim.get_optimizer("momentum", 0.1),
+    loss_fn=losses.softmax_cross_entropy,
+    seed=0,
+    sample_x=source.example["x"],
+  )
+  state = jax.device_put(state, train.sharding.replicated(mesh))
+  runner = train.EpochRunner(state, source, mesh, scan=scan)
+  state, _ = runner.run(state, 0, seed=0)
   times = []
   for epoch in range(1, repeats + 1):
     t0 = time.perf_counter()
-    trainer.run_epoch(epoch, bar, None)
+    state, _ = runner.run(state, epoch, seed=0)
     times.append(time.perf_counter() - t0)
-  return float(np.median(times)), trainer.steps_per_epoch
+  return float(np.median(times)), source.steps_per_epoch
 
 
 def main(argv):

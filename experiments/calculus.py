@@ -22,19 +22,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
 
 from experiments import common
 from jaxnets import analysis
-
-FLAGS = flags.FLAGS
-
-
-def _define_flags() -> None:
-  """Defines the flags when run as a program (tests import several experiments at once)."""
-  flags.DEFINE_string("workdir", None, "Directory for the PNG plots.")
-  flags.DEFINE_integer("num_steps", 60, "Gradient-descent steps per learning rate.")
-  flags.DEFINE_integer("grid_size", 200, "Points per axis of the contour grids.")
 
 
 def _rotation(deg: float) -> np.ndarray:
@@ -227,29 +217,34 @@ def run(workdir: str, *, num_steps: int = 60, grid_size: int = 200) -> dict[str,
   }
 
 
-def main(argv):
-  del argv
-  if not FLAGS.workdir:
-    raise app.UsageError("--workdir is required.")
-  out = run(FLAGS.workdir, num_steps=FLAGS.num_steps, grid_size=FLAGS.grid_size)
-  print(f"{'run':>15} {'eta':>8} {'predicted':>10} {'measured':>10} {'final dist':>11} converged")
+def format_table(out: dict[str, Any]) -> str:
+  """The numbers of :func:`run` as plain-text tables."""
+  lines = [
+    f"{'run':>15} {'eta':>8} {'predicted':>10} {'measured':>10} {'final dist':>11} converged"
+  ]
   for r in out["gd"]:
-    print(
+    lines.append(
       f"{r['run']:>15} {r['learning_rate']:8.4f} {r['predicted_factor']:10.4f} "
       f"{r['measured_factor']:10.4f} {r['final_distance']:11.3e} {r['converged']}"
     )
-  print(
-    f"\nTaylor error slopes: order 1 -> {out['taylor_slopes'][1]:.3f} (expect 2), "
-    f"order 2 -> {out['taylor_slopes'][2]:.3f} (expect 3)\n"
-  )
-  print(f"{'function':>28} {'point':>18} {'f':>8} {'eigenvalues':>22} type")
+  lines += [
+    "",
+    f"Taylor error slopes: order 1 -> {out['taylor_slopes'][1]:.3f} (expect 2), "
+    f"order 2 -> {out['taylor_slopes'][2]:.3f} (expect 3)",
+    "",
+    f"{'function':>28} {'point':>18} {'f':>8} {'eigenvalues':>22} type",
+  ]
   for r in out["stationary"]:
     pt = "(" + ", ".join(f"{c:.3f}" for c in r["point"]) + ")"
     lam = "(" + ", ".join(f"{v:.3f}" for v in r["eigenvalues"]) + ")"
-    print(f"{r['function']:>28} {pt:>18} {r['value']:8.3f} {lam:>22} {r['type']}")
-  print("\nPlots:", *out["plots"], sep="\n  ")
+    lines.append(f"{r['function']:>28} {pt:>18} {r['value']:8.3f} {lam:>22} {r['type']}")
+  return "\n".join(lines)
 
+
+FLAG_HELP = {
+  "num_steps": "Gradient-descent steps per learning rate.",
+  "grid_size": "Points per axis of the contour grids.",
+}
 
 if __name__ == "__main__":
-  _define_flags()
-  app.run(main)
+  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/calculus")

@@ -29,28 +29,16 @@ into the workdir and prints a table.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
 
 from experiments import common
 from jaxnets.models.lenet import LeNetClassic
 from jaxnets.nn import ops
-
-FLAGS = flags.FLAGS
-
-
-def define_flags() -> None:
-  """Defines the flags; only when run as a program, so importing never defines them twice."""
-  flags.DEFINE_string("workdir", "runs/conv_basics", "Where PNGs and results.json are written.")
-  flags.DEFINE_integer("epochs", 10, "Gradient-descent steps when learning the [1, -1] kernel.")
-  flags.DEFINE_float("learning_rate", 3e-2, "Step size when learning the kernel.")
-  flags.DEFINE_integer("seed", 0, "Seed of the initial kernel.")
-
 
 EDGE_KERNEL = np.array([[1.0, -1.0]], np.float32)
 # The course's output-size examples: (input, kernel, padding, stride) per dimension (h, w).
@@ -304,16 +292,11 @@ def format_table(results: dict[str, Any]) -> str:
   return "\n".join(lines)
 
 
-def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(
-    FLAGS.workdir, epochs=FLAGS.epochs, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed
-  )
-  print(format_table(results))
-  print(f"\nPlots and results.json in {FLAGS.workdir}")
-
+FLAG_HELP = {
+  "epochs": "Gradient-descent steps when learning the [1, -1] kernel.",
+  "learning_rate": "Step size when learning the kernel.",
+  "seed": "Seed of the initial kernel.",
+}
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/conv_basics")

@@ -26,29 +26,11 @@ from typing import Any, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
 
 from experiments import common
 from jaxnets import analysis, losses
 from jaxnets import data as jdata
 from jaxnets.models import get_model
-
-FLAGS = flags.FLAGS
-
-
-def _define_flags() -> None:
-  """Defines the flags when run as a program (tests import several experiments at once)."""
-  flags.DEFINE_string("workdir", None, "Directory for the plots.")
-  flags.DEFINE_string("dataset", "digits", "Embedded classification dataset (digits, mnist1d).")
-  flags.DEFINE_integer("num_examples", 500, "Training subset size (full batch).")
-  flags.DEFINE_list("hidden", ["64", "64"], "MLP hidden widths.")
-  flags.DEFINE_string("activation", "tanh", "MLP activation (relu, sigmoid, tanh).")
-  flags.DEFINE_enum("loss", "squared", ["squared", "cross_entropy"], "Training loss.")
-  flags.DEFINE_list("learning_rates", ["0.25", "0.5", "0.75"], "Step sizes η.")
-  flags.DEFINE_integer("num_steps", 8000, "Full-batch GD steps per learning rate.")
-  flags.DEFINE_integer("eval_every", 100, "Steps between sharpness measurements.")
-  flags.DEFINE_integer("lanczos_iters", 20, "Lanczos iterations per sharpness measurement.")
-  flags.DEFINE_integer("seed", 0, "Initialization seed.")
 
 
 def _key(seed: int, *fold: int) -> jax.Array:
@@ -65,11 +47,13 @@ def _make_loss(model, loss: str, num_classes: int):
 
     def loss_fn(params, batch):
       out = model.apply({"params": params}, batch["x"])
-      return losses.squared_loss(out, losses.one_hot(batch["y"], num_classes))
+      return losses.squared_loss(out, losses.one_hot(batch["y"], num_classes)).mean()
   elif loss == "cross_entropy":
 
     def loss_fn(params, batch):
-      return losses.softmax_cross_entropy(model.apply({"params": params}, batch["x"]), batch["y"])
+      return losses.softmax_cross_entropy(
+        model.apply({"params": params}, batch["x"]), batch["y"]
+      ).mean()
   else:
     raise ValueError(f"Unknown loss {loss!r}; valid: 'squared', 'cross_entropy'.")
   return loss_fn
@@ -239,38 +223,37 @@ def run(
   }
 
 
-def main(argv):
-  del argv
-  if not FLAGS.workdir:
-    raise app.UsageError("--workdir is required.")
-  out = run(
-    FLAGS.workdir,
-    dataset=FLAGS.dataset,
-    num_examples=FLAGS.num_examples,
-    hidden=tuple(int(h) for h in FLAGS.hidden),
-    activation=FLAGS.activation,
-    loss=FLAGS.loss,
-    learning_rates=tuple(float(v) for v in FLAGS.learning_rates),
-    num_steps=FLAGS.num_steps,
-    eval_every=FLAGS.eval_every,
-    lanczos_iters=FLAGS.lanczos_iters,
-    seed=FLAGS.seed,
-  )
-  print(f"{out['num_params']} parameters; {out['seconds']:.1f} s")
-  print(
+def format_table(out: dict[str, Any]) -> str:
+  """The numbers of :func:`run` as a plain-text table."""
+  lines = [
+    f"{out['num_params']} parameters; {out['seconds']:.1f} s",
     f"{'eta':>6} {'2/eta':>7} {'initial':>8} {'max':>8} {'final':>8} {'final·η/2':>10} "
-    f"{'loss':>9} {'acc':>6} diverged"
-  )
+    f"{'loss':>9} {'acc':>6} diverged",
+  ]
   for r in out["runs"]:
-    print(
+    lines.append(
       f"{r['learning_rate']:6.3g} {r['two_over_lr']:7.3f} {r['initial_sharpness']:8.3f} "
       f"{r['max_sharpness']:8.3f} {r['final_sharpness']:8.3f} {r['final_ratio']:10.3f} "
       f"{r['final_loss']:9.2e} {r['train_accuracy']:6.3f} {r['diverged']}"
     )
-  print(f"\nHessian trace after the middle run (SLQ mean x #params): {out['final_trace']:.2f}")
-  print("Plots:", *out["plots"], sep="\n  ")
+  lines.append(
+    f"\nHessian trace after the middle run (SLQ mean x #params): {out['final_trace']:.2f}"
+  )
+  return "\n".join(lines)
 
+
+FLAG_HELP = {
+  "dataset": "Embedded classification dataset (digits, mnist1d).",
+  "num_examples": "Training subset size (full batch).",
+  "hidden": "MLP hidden widths (comma-separated).",
+  "activation": "MLP activation (relu, sigmoid, tanh).",
+  "loss": "Training loss: squared or cross_entropy.",
+  "learning_rates": "Step sizes η (comma-separated).",
+  "num_steps": "Full-batch GD steps per learning rate.",
+  "eval_every": "Steps between sharpness measurements.",
+  "lanczos_iters": "Lanczos iterations per sharpness measurement.",
+  "seed": "Initialization seed.",
+}
 
 if __name__ == "__main__":
-  _define_flags()
-  app.run(main)
+  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/curvature")

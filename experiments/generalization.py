@@ -1,7 +1,9 @@
 r"""Course 7.1–7.4: training vs generalization error, weight decay, dropout, and what moves them.
 
-Five experiments, each a jitted ``lax.scan`` (``vmap``-ed over the settings it compares, so one
-compile covers a whole sweep) on embedded or generated data:
+Five experiments on embedded or generated data. The networks (4 and 5) train through the
+engine, ``jaxnets.train.train_sweep`` (one vmapped program per sweep); the polynomial fits
+(1–3), linear models by hand-written SGD, stay one jitted ``lax.scan`` vmapped over every
+degree and training-set size, as the course writes them:
 
 1. **Under- and overfitting** (``polynomial``: the course's cubic with 20 features xⁱ/i!). A
    linear model on the first k features, trained by minibatch SGD, for degree too low (k = 2),
@@ -13,8 +15,8 @@ compile covers a whole sweep) on embedded or generated data:
    flexible model's test loss (and its train/test gap) shrinks as n grows.
 4. **Weight decay** on the course's high-dimensional linear regression (200 features, 20
    training examples: y = 0.05 + Σ 0.01 xᵢ + ε): test loss against the decay strength λ. The
-   decay is applied twice — as ``λ · l2_penalty(w)`` added to the loss (from scratch) and as
-   ``optax.add_decayed_weights(λ)`` — and the two runs agree to float precision.
+   engine decays with ``optax.add_decayed_weights(λ)``; the same runs written out from
+   scratch with ``λ · l2_penalty(w)`` added to the loss agree with it to float precision.
 5. **Dropout and the number of epochs** (``mnist1d`` MLP, 2 hidden layers): without dropout
    the network memorizes the training set and its test loss turns upward after a few epochs;
    with dropout (from scratch, :class:`jaxnets.nn.layers.Dropout`, and ``flax.linen.Dropout``)
@@ -31,36 +33,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from absl import app, flags
 
 from experiments import common
 from jaxnets import data, losses
+from jaxnets import train as train_lib
 from jaxnets.models import get_model
-
-FLAGS = flags.FLAGS
-
-
-def define_flags() -> None:
-  """Defines the command-line flags.
-
-  Called only when the module runs as a program, so that importing several experiments into
-  one process (the test suite) never defines a flag twice.
-  """
-  flags.DEFINE_string("workdir", "runs/generalization", "Where PNGs and results.json go.")
-  flags.DEFINE_integer("poly_epochs", 1500, "SGD epochs of the polynomial fits.")
-  flags.DEFINE_integer("wd_epochs", 100, "SGD epochs of the weight-decay regression.")
-  flags.DEFINE_integer("dropout_epochs", 100, "Adam epochs of the dropout MLPs.")
-  flags.DEFINE_integer("dropout_width", 256, "Width of both hidden layers of the dropout MLP.")
-  flags.DEFINE_float("dropout_rate", 0.5, "Dropout rate of the regularized MLPs.")
-  flags.DEFINE_string("dropout_dataset", "mnist1d", "Embedded classification data for dropout.")
-  flags.DEFINE_integer("seed", 0, "Base seed.")
-
 
 POLY_CASES = {"underfit (degree 1)": 2, "right (degree 3)": 4, "overfit (degree 19)": 20}
 POLY_N = 100  # Examples per polynomial split.
@@ -97,7 +79,8 @@ def polynomial_sgd(
     test: test split.
     masks: ``f32[m, d]`` feature masks, one per model.
     n_train: ``i32[m]`` training-set sizes (the first ``n_train`` examples).
-    order: ``i32[epochs, steps, batch]`` shuffles of ``range(POLY_N)`` (:func:`epoch_orders`).
+    order: ``i32[epochs, steps, batch]`` shuffles of ``range(POLY_N)``
+      (:func:`jaxnets.data.run_indices`).
     lr: SGD learning rate.
 
   Returns:
@@ -110,7 +93,7 @@ def polynomial_sgd(
 
   def fit(mask, n):
     predict = lambda w, x: x @ (w * mask)[:, None]
-    loss = lambda w, x, y: losses.squared_loss(predict(w, x), y)
+    loss = lambda w, x, y: losses.squared_loss(predict(w, x), y).mean()
     in_train = (jnp.arange(n_all) < n)[:, None]
 
     def epoch(w, idx):
@@ -164,172 +147,149 @@ def weight_decay_sweep(
   train: dict,
   test: dict,
   lambdas: Sequence[float],
-  key: jax.Array,
-  order: np.ndarray,
+  seed: int,
   *,
+  epochs: int,
   lr: float = 0.003,
+  batch_size: int = 5,
 ) -> dict[str, Any]:
   """Minibatch SGD on ``½(ŷ − y)²`` for every λ, with decay on the weights (not the bias).
 
-  Two implementations run side by side from the same initial weights (w ~ N(0, 1), b = 0) and
-  the same batches: the from-scratch loss term ``λ · l2_penalty(w)`` and the built-in
-  ``optax.chain(optax.add_decayed_weights(λ, mask), optax.sgd(lr))``.
-
-  Args:
-    train: training split ``{"x": f32[n, d], "y": f32[n, 1]}``.
-    test: test split.
-    lambdas: decay strengths λ ≥ 0 (one model each, ``vmap``-ed).
-    key: key of the initial weights.
-    order: ``i32[epochs, steps, batch]`` example indices (see :func:`epoch_orders`).
-    lr: SGD learning rate.
+  The engine trains one member per λ in one vmapped program
+  (``optax.add_decayed_weights(λ)`` on the kernel, before ``optax.sgd``), from the course's
+  initialization w ~ N(0, 1), b = 0. The decay is then written out from scratch — the loss
+  ``½(ŷ − y)² + λ · l2_penalty(w)`` descended by hand on the same batches from the same
+  start — and the two must agree to float precision: an L2 penalty is weight decay.
 
   Returns:
-    Per-epoch ``train``/``test`` losses ``[len(lambdas), epochs]`` of the from-scratch run, the
-    final ``w_norm`` per λ, and ``max_abs_diff``: the largest difference between the final
-    parameters of the two implementations.
+    Per-epoch ``train``/``test`` losses ``[len(lambdas), epochs]`` (whole splits), the
+    from-scratch ``test_scratch`` losses, the final ``w_norm`` per λ, and ``max_abs_diff``: the
+    largest difference between the final parameters of the two implementations.
   """
-  xtr, ytr = jnp.asarray(train["x"]), jnp.asarray(train["y"])
-  xte, yte = jnp.asarray(test["x"]), jnp.asarray(test["y"])
-  dim = xtr.shape[1]
-  params0 = {"w": jax.random.normal(key, (dim, 1)), "b": jnp.zeros((1,))}
-  data_loss = lambda p, x, y: losses.squared_loss(x @ p["w"] + p["b"], y)
-
-  def fit(lam, builtin: bool):
-    if builtin:
-      tx = optax.chain(optax.add_decayed_weights(lam, mask={"w": True, "b": False}), optax.sgd(lr))
-      objective = data_loss
-    else:
-      tx = optax.sgd(lr)
-      objective = lambda p, x, y: data_loss(p, x, y) + lam * losses.l2_penalty({"w": p["w"]})
-
-    def step(c, i):
-      p, s = c
-      updates, s = tx.update(jax.grad(objective)(p, xtr[i], ytr[i]), s, p)
-      return (optax.apply_updates(p, updates), s), None
-
-    def epoch(carry, idx):
-      (p, s), _ = jax.lax.scan(step, carry, idx)
-      return (p, s), (data_loss(p, xtr, ytr), data_loss(p, xte, yte))
-
-    (p, _), (tr, te) = jax.lax.scan(epoch, (params0, tx.init(params0)), jnp.asarray(order))
-    return p, tr, te
-
-  lams = jnp.asarray(lambdas, jnp.float32)
-  p_scratch, tr, te = jax.jit(jax.vmap(lambda lam: fit(lam, False)))(lams)
-  p_optax, _, te_optax = jax.jit(jax.vmap(lambda lam: fit(lam, True)))(lams)
+  config = common.engine_config(
+    task="regression",
+    model={"name": "linear", "init_std": 1.0},
+    batch_size=batch_size,
+    optimizer={"name": "sgd", "learning_rate": lr},
+    num_epochs=epochs,
+    seed=seed,
+    weight_decay_params="kernels",
+  )
+  result = train_lib.train_sweep(
+    config, [{"weight_decay": float(lam)} for lam in lambdas], data={"train": train, "test": test}
+  )
+  engine = result.state.params["Dense_0"]
+  scratch = _l2_penalty_descent(
+    train, test, lambdas, seed, epochs=epochs, lr=lr, batch_size=batch_size
+  )
   diff = max(
-    float(jnp.max(jnp.abs(a - b)))
-    for a, b in zip(
-      jax.tree_util.tree_leaves(p_scratch), jax.tree_util.tree_leaves(p_optax), strict=True
-    )
+    float(np.max(np.abs(np.asarray(engine[k]) - scratch["params"][k]))) for k in ("kernel", "bias")
   )
   return {
-    "train": np.asarray(tr),
-    "test": np.asarray(te),
-    "test_optax": np.asarray(te_optax),
-    "w_norm": np.asarray(jnp.linalg.norm(p_scratch["w"][..., 0], axis=-1)),
+    "train": result.history["train_eval_loss"],
+    "test": result.history["test_loss"],
+    "test_scratch": scratch["test"],
+    "w_norm": np.linalg.norm(np.asarray(engine["kernel"])[..., 0], axis=-1),
     "max_abs_diff": diff,
   }
+
+
+def _l2_penalty_descent(
+  train: dict,
+  test: dict,
+  lambdas: Sequence[float],
+  seed: int,
+  *,
+  epochs: int,
+  lr: float,
+  batch_size: int,
+) -> dict[str, np.ndarray]:
+  """SGD on the data loss plus ``λ · l2_penalty(kernel)``, written out (one vmap over λ).
+
+  The same initial parameters (the engine's for ``seed``) and the same batches
+  (:func:`jaxnets.data.run_indices`) as the engine's sweep.
+  """
+  model = get_model("linear", init_std=1.0)
+  x, y = jnp.asarray(train["x"]), jnp.asarray(train["y"])
+  params0 = model.init({"params": train_lib.run_keys(seed)[0]}, x[:1])["params"]["Dense_0"]
+  order = jnp.asarray(data.run_indices(seed, epochs, len(y), batch_size))
+
+  def objective(p, lam, xb, yb):
+    fit = losses.squared_loss(xb @ p["kernel"] + p["bias"], yb).mean()
+    return fit + lam * losses.l2_penalty({"kernel": p["kernel"]})
+
+  xte, yte = jnp.asarray(test["x"]), jnp.asarray(test["y"])
+
+  def fit(lam):
+    def step(p, idx):
+      grads = jax.grad(objective)(p, lam, x[idx], y[idx])
+      return jax.tree.map(lambda w, g: w - lr * g, p, grads), None
+
+    def epoch(p, idx):
+      p, _ = jax.lax.scan(step, p, idx)
+      return p, losses.squared_loss(xte @ p["kernel"] + p["bias"], yte).mean()
+
+    return jax.lax.scan(epoch, params0, order)
+
+  params, test_loss = jax.jit(jax.vmap(fit))(jnp.asarray(lambdas, jnp.float32))
+  return {"params": jax.tree.map(np.asarray, params), "test": np.asarray(test_loss)}
 
 
 # ----------------------------------------------------------------------------------------------
 # 5. Dropout (and the number of epochs).
 
 
-def _standardize(train_x: np.ndarray, test_x: np.ndarray) -> tuple[jax.Array, jax.Array]:
-  """Flattens and standardizes both splits with the training mean and standard deviation."""
-  tr = train_x.reshape(len(train_x), -1)
-  te = test_x.reshape(len(test_x), -1)
-  mean, std = tr.mean(axis=0), tr.std(axis=0) + 1e-6
-  return jnp.asarray((tr - mean) / std), jnp.asarray((te - mean) / std)
-
-
-def epoch_orders(n: int, batch_size: int, epochs: int, seed: int) -> np.ndarray:
-  """``i32[epochs, n // batch_size, batch_size]``: a fresh shuffle per epoch, remainder dropped.
-
-  Drawn with numpy on the host (nothing to compile) and shared by every compared model, so
-  the models see the same batches in the same order.
-  """
-  rng = np.random.default_rng(seed)
-  steps = n // batch_size
-  return np.stack(
-    [rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size) for _ in range(epochs)]
-  ).astype(np.int32)
+def dropout_models(width: int, rate: float, num_classes: int) -> dict[str, dict[str, Any]]:
+  """The compared MLPs (model configs): two ReLU hidden layers of ``width``, LeCun-normal."""
+  deep = {
+    "name": "deep_mlp",
+    "depth": 2,
+    "width": width,
+    "num_classes": num_classes,
+    "kernel_init": "lecun_normal",
+  }
+  return {
+    "no dropout": deep,
+    f"dropout {rate:g} (scratch)": dict(deep, dropout_rate=rate),
+    f"dropout {rate:g} (flax)": {
+      "name": "mlp",
+      "hidden": (width, width),
+      "num_classes": num_classes,
+      "dropout_rate": rate,
+    },
+  }
 
 
 def classifier_curves(
-  model, train: dict, test: dict, order: np.ndarray, key: jax.Array, *, lr: float = 1e-3
+  model: Mapping[str, Any],
+  train: dict,
+  test: dict,
+  seed: int,
+  *,
+  epochs: int,
+  lr: float = 1e-3,
+  batch_size: int = 100,
 ) -> np.ndarray:
-  """Adam on softmax cross-entropy; after each epoch the full-set metrics in eval mode.
+  """Adam on cross-entropy through the engine; after each epoch, whole-split metrics.
 
-  Args:
-    model: a linen classifier taking ``train`` at call time.
-    train: training split (inputs are flattened and standardized with its statistics).
-    test: test split.
-    order: ``i32[epochs, steps, batch]`` example indices (see :func:`epoch_orders`).
-    key: initialization and dropout key.
-    lr: Adam learning rate.
+  Inputs are standardized with the training statistics (``config.standardize``).
 
   Returns:
-    ``f32[epochs, 4]``: train loss, train accuracy, test loss, test accuracy per epoch.
+    ``f32[epochs, 4]``: train loss, train accuracy, test loss, test accuracy per epoch (in
+    evaluation mode: no dropout).
   """
-  xtr, xte = _standardize(train["x"], test["x"])
-  ytr, yte = jnp.asarray(train["y"]), jnp.asarray(test["y"])
-  tx = optax.adam(lr)
-  k_init, k_drop = jax.random.split(key)
-
-  def loss_fn(p, x, y, k):
-    logits = model.apply({"params": p}, x, train=True, rngs={"dropout": k})
-    return losses.softmax_cross_entropy(logits, y)
-
-  def metrics(p):
-    ltr, lte = model.apply({"params": p}, xtr), model.apply({"params": p}, xte)
-    return jnp.stack(
-      [
-        losses.softmax_cross_entropy(ltr, ytr),
-        losses.accuracy(ltr, ytr),
-        losses.softmax_cross_entropy(lte, yte),
-        losses.accuracy(lte, yte),
-      ]
-    )
-
-  def step(carry, idx):
-    p, s, t = carry
-    grads = jax.grad(loss_fn)(p, xtr[idx], ytr[idx], jax.random.fold_in(k_drop, t))
-    updates, s = tx.update(grads, s, p)
-    return (optax.apply_updates(p, updates), s, t + 1), None
-
-  def epoch(carry, idx):
-    carry, _ = jax.lax.scan(step, carry, idx)
-    return carry, metrics(carry[0])
-
-  @jax.jit
-  def train_all(params, order):
-    _, hist = jax.lax.scan(epoch, (params, tx.init(params), jnp.int32(0)), order)
-    return hist
-
-  # Initialized eagerly: the random kernels compile once per shape, shared by all models.
-  return np.asarray(train_all(model.init(k_init, xtr[:1])["params"], jnp.asarray(order)))
-
-
-def dropout_models(width: int, rate: float, num_classes: int) -> dict[str, Any]:
-  """The compared MLPs: two ReLU hidden layers of ``width``, LeCun-normal kernels in all."""
-  return {
-    "no dropout": get_model(
-      "deep_mlp", depth=2, width=width, num_classes=num_classes, kernel_init="lecun_normal"
-    ),
-    f"dropout {rate:g} (scratch)": get_model(
-      "deep_mlp",
-      depth=2,
-      width=width,
-      num_classes=num_classes,
-      kernel_init="lecun_normal",
-      dropout_rate=rate,
-    ),
-    f"dropout {rate:g} (flax)": get_model(
-      "mlp", hidden=(width, width), num_classes=num_classes, dropout_rate=rate
-    ),
-  }
+  config = common.engine_config(
+    task="classification",
+    model=dict(model),
+    standardize=True,
+    batch_size=batch_size,
+    optimizer={"name": "adam", "learning_rate": lr},
+    num_epochs=epochs,
+    seed=seed,
+  )
+  h = train_lib.train_sweep(config, [{}], data={"train": train, "test": test}).history
+  keys = ("train_eval_loss", "train_eval_accuracy", "test_loss", "test_accuracy")
+  return np.stack([h[k][0] for k in keys], axis=1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -384,8 +344,8 @@ def _plot(
   ax0.set(xlabel="epoch", ylabel="squared loss", title="High-dimensional regression")
   ax0.legend(fontsize=8)
   ax1.semilogy(lams, wd["final_train"], "o-", label="train")
-  ax1.semilogy(lams, wd["final_test"], "o-", label="test (l2_penalty)")
-  ax1.semilogy(lams, wd["final_test_optax"], "x", label="test (optax.add_decayed_weights)")
+  ax1.semilogy(lams, wd["final_test"], "o-", label="test (engine: optax.add_decayed_weights)")
+  ax1.semilogy(lams, wd["final_test_scratch"], "x", label="test (from scratch: l2_penalty)")
   ax1.set_xscale("symlog", linthresh=min(v for v in lams if v > 0) if any(lams) else 1.0)
   ax1.set(xlabel="weight decay λ", ylabel="final loss", title="Loss vs decay strength")
   ax1.legend(fontsize=8)
@@ -433,7 +393,6 @@ def run(
     raise ValueError(f"dropout_dataset must be a classification set, got {dropout_dataset!r}.")
   os.makedirs(workdir, exist_ok=True)
   start = time.perf_counter()
-  k_wd, k_drop = jax.random.split(jax.random.key(seed))
   results: dict[str, Any] = {}
 
   # 1-3. Degree too low / right / too high, the whole degree sweep and the training-set
@@ -448,7 +407,7 @@ def run(
     ptest,
     _degree_masks(sweep_k + size_k, dim),
     jnp.asarray([POLY_N] * len(sweep_k) + list(poly_sizes) * len(size_models)),
-    epoch_orders(POLY_N, 10, poly_epochs, seed),
+    data.run_indices(seed, poly_epochs, POLY_N, 10),
   )
   poly = {
     name: {"train": fits["train"][k - 1], "test": fits["test"][k - 1]}
@@ -498,9 +457,7 @@ def run(
 
   # 4. Weight decay.
   wtrain, wtest = high_dim_regression(seed=seed)
-  wd_out = weight_decay_sweep(
-    wtrain, wtest, wd_lambdas, k_wd, epoch_orders(len(wtrain["y"]), 5, wd_epochs, seed)
-  )
+  wd_out = weight_decay_sweep(wtrain, wtest, wd_lambdas, seed, epochs=wd_epochs)
   wd = {
     "lambdas": [float(v) for v in wd_lambdas],
     "epochs": wd_epochs,
@@ -508,9 +465,9 @@ def run(
     "num_inputs": wtrain["x"].shape[1],
     "final_train": wd_out["train"][:, -1].tolist(),
     "final_test": wd_out["test"][:, -1].tolist(),
-    "final_test_optax": wd_out["test_optax"][:, -1].tolist(),
+    "final_test_scratch": wd_out["test_scratch"][:, -1].tolist(),
     "w_norm": wd_out["w_norm"].tolist(),
-    "scratch_vs_optax_max_abs_param_diff": wd_out["max_abs_diff"],
+    "scratch_vs_engine_max_abs_param_diff": wd_out["max_abs_diff"],
     "train": wd_out["train"],
     "test": wd_out["test"],
   }
@@ -518,9 +475,8 @@ def run(
 
   # 5. Dropout and the number of epochs.
   dtrain, dtest = data.load(dropout_dataset, "train"), data.load(dropout_dataset, "test")
-  order = epoch_orders(len(dtrain["y"]), 100, dropout_epochs, seed)
   curves = {
-    name: classifier_curves(model, dtrain, dtest, order, k_drop)
+    name: classifier_curves(model, dtrain, dtest, seed, epochs=dropout_epochs)
     for name, model in dropout_models(
       dropout_width, dropout_rate, data.num_classes(dropout_dataset)
     ).items()
@@ -588,13 +544,13 @@ def format_table(results: dict[str, Any]) -> str:
     "",
     f"Weight decay: {wd['num_inputs']} features, {wd['n_train']} training examples, "
     f"SGD {wd['epochs']} epochs; l2_penalty vs optax.add_decayed_weights max |Δparam| "
-    f"= {wd['scratch_vs_optax_max_abs_param_diff']:.2e}",
-    "lambda   final train  final test  test (optax)  ‖w‖",
+    f"= {wd['scratch_vs_engine_max_abs_param_diff']:.2e}",
+    "lambda   final train  final test  test (scratch)  ‖w‖",
   ]
   for i, lam in enumerate(wd["lambdas"]):
     lines.append(
       f"{lam:<7g}  {wd['final_train'][i]:<11.4g}  {wd['final_test'][i]:<10.4g}  "
-      f"{wd['final_test_optax'][i]:<12.4g}  {wd['w_norm'][i]:.3f}"
+      f"{wd['final_test_scratch'][i]:<13.4g}  {wd['w_norm'][i]:.3f}"
     )
   dr = results["dropout"]
   lines += [
@@ -613,23 +569,15 @@ def format_table(results: dict[str, Any]) -> str:
   return "\n".join(lines)
 
 
-def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(
-    FLAGS.workdir,
-    poly_epochs=FLAGS.poly_epochs,
-    wd_epochs=FLAGS.wd_epochs,
-    dropout_epochs=FLAGS.dropout_epochs,
-    dropout_width=FLAGS.dropout_width,
-    dropout_rate=FLAGS.dropout_rate,
-    dropout_dataset=FLAGS.dropout_dataset,
-    seed=FLAGS.seed,
-  )
-  print(format_table(results))
-  print(f"\nPlots and results.json in {FLAGS.workdir}")
-
+FLAG_HELP = {
+  "poly_epochs": "SGD epochs of the polynomial fits.",
+  "wd_epochs": "SGD epochs of the weight-decay regression.",
+  "dropout_epochs": "Adam epochs of the dropout MLPs.",
+  "dropout_width": "Width of both hidden layers of the dropout MLP.",
+  "dropout_rate": "Dropout rate of the regularized MLPs.",
+  "dropout_dataset": "Embedded classification data for dropout.",
+  "seed": "Base seed.",
+}
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/generalization")

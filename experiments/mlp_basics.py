@@ -1,6 +1,6 @@
 r"""Course 5.1 and 5.3: activation functions, and the weaknesses of plain MLP training.
 
-Four small experiments, each a jitted ``lax.scan`` on embedded data:
+Five small experiments on embedded data:
 
 1. **Activations** sigmoid, ReLU, tanh and their derivatives, the derivatives computed with
    ``jax.vmap(jax.grad(f))`` and checked against the closed forms
@@ -11,8 +11,9 @@ Four small experiments, each a jitted ``lax.scan`` on embedded data:
 3. **Slow convergence**: the same MLP, same initial weights, with sigmoid, tanh and ReLU at
    one learning rate; steps until the training loss first drops below a threshold.
 
-   Runs 2 and 3 are ``vmap``-ed into one compiled program (the activation is chosen by an
-   index through ``lax.switch``, see :func:`mlp_apply`).
+   Runs 2 and 3 train through the engine (``jaxnets.train.train_sweep``: the learning rates
+   of run 2 are one vmapped program); the curves are the whole training set's loss after
+   every epoch.
 4. **Local minima**: XOR with a 2-2-1 sigmoid net and squared loss, trained by full-batch
    gradient descent with the hand-written backprop of :mod:`jaxnets.models.scratch`, from
    many seeds (``vmap`` over seeds). Some seeds stop at a loss well above zero with a
@@ -37,26 +38,12 @@ from typing import Any, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from absl import app, flags
 
 from experiments import common
 from jaxnets import data, losses
-from jaxnets.models import scratch
+from jaxnets import train as train_lib
+from jaxnets.models import get_model, scratch
 from jaxnets.models.mlp import ACTIVATIONS
-
-FLAGS = flags.FLAGS
-
-
-def define_flags() -> None:
-  """Defines the flags; only when run as a program, so importing never defines them twice."""
-  flags.DEFINE_string("workdir", "runs/mlp_basics", "Where PNGs and results.json are written.")
-  flags.DEFINE_integer("steps", 1500, "SGD steps for the learning-rate and convergence runs.")
-  flags.DEFINE_integer("xor_steps", 5000, "Gradient-descent steps per XOR seed.")
-  flags.DEFINE_integer("xor_seeds", 64, "Number of XOR initializations.")
-  flags.DEFINE_integer("depth", 10, "Hidden layers of the vanishing-gradient MLP.")
-  flags.DEFINE_integer("seed", 0, "Base seed.")
-
 
 CLOSED_FORM_DERIVATIVES = {
   "relu": lambda x: (x > 0).astype(x.dtype),
@@ -65,7 +52,6 @@ CLOSED_FORM_DERIVATIVES = {
 }
 XOR_X = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_T = jnp.array([[0.0], [1.0], [1.0], [0.0]])
-
 
 # ----------------------------------------------------------------------------------------------
 # 1. Activations.
@@ -139,63 +125,48 @@ def mlp_apply(params: Any, x: jax.Array, activation_index: jax.Array) -> jax.Arr
   return h
 
 
-def _batch_indices(seed: int, n: int, batch_size: int, steps: int) -> np.ndarray:
-  """``i32[steps, batch_size]``: consecutive shuffled epochs cut into minibatches."""
-  rng = np.random.default_rng(seed)
-  per_epoch = n // batch_size
-  epochs = -(-steps // per_epoch)
-  order = [rng.permutation(n)[: per_epoch * batch_size] for _ in range(epochs)]
-  return np.concatenate(order).reshape(-1, batch_size)[:steps].astype(np.int32)
-
-
 def sgd_curves(
-  params: Any,
   train: dict,
   test: dict,
-  activation_indices: Sequence[int],
+  activation: str,
   learning_rates: Sequence[float],
-  steps: int,
+  *,
+  hidden: int,
+  epochs: int,
   batch_size: int,
-  eval_every: int,
   seed: int,
 ) -> dict[str, np.ndarray]:
-  """Trains the MLP from ``params`` with SGD once per ``(activation, learning rate)`` pair.
+  """Trains the ``hidden``-``hidden`` MLP with SGD once per learning rate, through the engine.
 
-  All runs see the same minibatches and are ``vmap``-ed into one jitted program.
+  All runs start from the same weights (one seed) and see the same minibatches; they are
+  one vmapped sweep (:func:`jaxnets.train.train_sweep`).
 
   Returns:
-    ``curves: f32[runs, 1 + steps // eval_every]``: the full training loss at the start and
-    after every ``eval_every`` steps; ``test_accuracy: f32[runs]`` at the end.
+    ``curves: f32[runs, 1 + epochs]``: the whole training set's loss at the start and after
+    every epoch; ``test_accuracy: f32[runs]`` at the end; ``steps_per_epoch``.
   """
-  x, y = jnp.asarray(train["x"]), jnp.asarray(train["y"])
-  indices = _batch_indices(seed, x.shape[0], batch_size, steps)
-  indices = indices[: (steps // eval_every) * eval_every].reshape(-1, eval_every, batch_size)
-
-  def loss_fn(p, act, xb, yb):
-    return losses.softmax_cross_entropy(mlp_apply(p, xb, act), yb)
-
-  def train_one(act, lr):
-    opt = optax.sgd(lr)
-
-    def step(carry, idx):
-      p, state = carry
-      grads = jax.grad(loss_fn)(p, act, x[idx], y[idx])
-      updates, state = opt.update(grads, state)
-      return (optax.apply_updates(p, updates), state), None
-
-    def chunk(carry, chunk_indices):
-      carry, _ = jax.lax.scan(step, carry, chunk_indices)
-      return carry, loss_fn(carry[0], act, x, y)
-
-    (p, _), curve = jax.lax.scan(chunk, (params, opt.init(params)), indices)
-    curve = jnp.concatenate([loss_fn(params, act, x, y)[None], curve])
-    logits = mlp_apply(p, jnp.asarray(test["x"]), act)
-    return curve, losses.accuracy(logits, jnp.asarray(test["y"]))
-
-  curves, test_acc = jax.jit(jax.vmap(train_one))(
-    jnp.asarray(activation_indices, jnp.int32), jnp.asarray(learning_rates, jnp.float32)
+  model = {"name": "mlp", "hidden": (hidden, hidden), "num_classes": 10, "activation": activation}
+  config = common.engine_config(
+    task="classification",
+    model=model,
+    optimizer={"name": "sgd", "learning_rate": 0.1},
+    batch_size=batch_size,
+    num_epochs=epochs,
+    seed=seed,
   )
-  return {"curves": np.asarray(curves), "test_accuracy": np.asarray(test_acc)}
+  members = [{"optimizer.learning_rate": float(lr)} for lr in learning_rates]
+  result = train_lib.train_sweep(config, members, data={"train": train, "test": test})
+  # The loss before training: the members' shared initial weights (the engine's init key).
+  module = get_model(**model)
+  x, y = jnp.asarray(train["x"]), jnp.asarray(train["y"])
+  params = module.init({"params": train_lib.run_keys(seed)[0]}, x[:1])
+  initial = float(losses.softmax_cross_entropy(module.apply(params, x), y).mean())
+  curves = result.history["train_eval_loss"]
+  return {
+    "curves": np.concatenate([np.full((len(members), 1), initial, np.float32), curves], axis=1),
+    "test_accuracy": result.history["test_accuracy"][:, -1],
+    "steps_per_epoch": result.step_loss.shape[1] // epochs,
+  }
 
 
 def steps_to_reach(curve: np.ndarray, threshold: float, eval_every: int) -> int | None:
@@ -250,7 +221,7 @@ def layer_gradient_norms(params: Any, x: jax.Array, y: jax.Array) -> dict[str, n
   depth = len(params) - 1
 
   def norms(act):
-    grads = jax.grad(lambda p: losses.softmax_cross_entropy(mlp_apply(p, x, act), y))(params)
+    grads = jax.grad(lambda p: losses.softmax_cross_entropy(mlp_apply(p, x, act), y).mean())(params)
     return jnp.stack([jnp.linalg.norm(grads[f"Dense_{i}"]["kernel"]) for i in range(depth)])
 
   out = np.asarray(jax.jit(jax.vmap(norms))(jnp.arange(len(ACTIVATION_NAMES))))
@@ -335,8 +306,7 @@ def _plot(
 def run(
   workdir: str,
   *,
-  steps: int = 1500,
-  eval_every: int = 25,
+  epochs: int = 68,
   batch_size: int = 64,
   learning_rates: Sequence[float] = (0.001, 0.01, 0.1, 1.0, 10.0),
   convergence_lr: float = 0.1,
@@ -350,12 +320,10 @@ def run(
   seed: int = 0,
 ) -> dict[str, Any]:
   """Runs all experiments, writes the PNGs and ``results.json``, returns the numbers."""
-  if steps < eval_every or eval_every <= 0:
-    raise ValueError(f"Need 0 < eval_every <= steps, got eval_every={eval_every}, steps={steps}.")
-  if min(batch_size, hidden, xor_steps, xor_seeds_count, depth, width) <= 0:
-    sizes = (batch_size, hidden, xor_steps, xor_seeds_count, depth, width)
+  if min(epochs, batch_size, hidden, xor_steps, xor_seeds_count, depth, width) <= 0:
+    sizes = (epochs, batch_size, hidden, xor_steps, xor_seeds_count, depth, width)
     raise ValueError(
-      f"batch_size, hidden, xor_steps, xor_seeds_count, depth and width must be "
+      f"epochs, batch_size, hidden, xor_steps, xor_seeds_count, depth and width must be "
       f"positive, got {sizes}."
     )
   if min(learning_rates) <= 0 or convergence_lr <= 0 or xor_lr <= 0:
@@ -374,12 +342,19 @@ def run(
   }
 
   num_inputs = int(np.prod(train["x"].shape[1:]))
-  params = init_params(seed, num_inputs, (hidden, hidden))
-  relu = ACTIVATION_NAMES.index("relu")
-  # One vmapped program: ReLU at every learning rate, then each activation at convergence_lr.
-  acts = [relu] * len(learning_rates) + list(range(len(ACTIVATION_NAMES)))
-  rates = list(learning_rates) + [convergence_lr] * len(ACTIVATION_NAMES)
-  out = sgd_curves(params, train, test, acts, rates, steps, batch_size, eval_every, seed)
+  common_args = dict(hidden=hidden, epochs=epochs, batch_size=batch_size, seed=seed)
+  # ReLU at every learning rate (one sweep), then each activation at convergence_lr.
+  lr_out = sgd_curves(train, test, "relu", learning_rates, **common_args)
+  conv_out = {
+    a: sgd_curves(train, test, a, [convergence_lr], **common_args) for a in ACTIVATION_NAMES
+  }
+  eval_every = lr_out["steps_per_epoch"]
+  out = {
+    "curves": np.concatenate([lr_out["curves"]] + [o["curves"] for o in conv_out.values()]),
+    "test_accuracy": np.concatenate(
+      [lr_out["test_accuracy"]] + [o["test_accuracy"] for o in conv_out.values()]
+    ),
+  }
   n_lr = len(learning_rates)
   lr_curves = out["curves"][:n_lr]
   results["lr_sensitivity"] = {
@@ -402,7 +377,7 @@ def run(
   results["convergence"] = {
     "learning_rate": convergence_lr,
     "threshold": convergence_threshold,
-    "steps": steps,
+    "steps": epochs * eval_every,
     "hidden": [hidden, hidden],
     **conv,
   }
@@ -495,21 +470,13 @@ def format_table(results: dict[str, Any]) -> str:
   return "\n".join(lines)
 
 
-def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(
-    FLAGS.workdir,
-    steps=FLAGS.steps,
-    xor_steps=FLAGS.xor_steps,
-    xor_seeds_count=FLAGS.xor_seeds,
-    depth=FLAGS.depth,
-    seed=FLAGS.seed,
-  )
-  print(format_table(results))
-  print(f"\nPlots and results.json in {FLAGS.workdir}")
-
+FLAG_HELP = {
+  "epochs": "SGD epochs (of 22 steps) for the learning-rate and convergence runs.",
+  "xor_steps": "Gradient-descent steps per XOR seed.",
+  "xor_seeds_count": "Number of XOR initializations.",
+  "depth": "Hidden layers of the vanishing-gradient MLP.",
+  "seed": "Base seed.",
+}
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/mlp_basics")

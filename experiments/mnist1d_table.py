@@ -27,15 +27,10 @@ import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import optax
-from absl import app, flags
 
 from experiments import common
 from jaxnets import data
-from jaxnets.models import get_model
-from jaxnets.optim.sweep import Sweep, evaluate
-
-FLAGS = flags.FLAGS
+from jaxnets import train as train_lib
 
 MODELS = {"logistic": "mnist1d_logistic", "mlp": "mnist1d_mlp", "cnn": "mnist1d_cnn"}
 PUBLISHED = {"logistic": 0.32, "mlp": 0.68, "cnn": 0.94}  # Test accuracy, Greydanus (2020).
@@ -48,67 +43,53 @@ BEST_GRIDS: dict[str, tuple[float, ...]] = {
 PAPER_OPTIMIZER = {"optimizer": "adam", "learning_rate": 1e-2, "eps": 1e-8}
 
 
-def define_flags() -> None:
-  """Defines the command-line flags (only when run as a program)."""
-  flags.DEFINE_string("workdir", "runs/mnist1d_table", "Where PNGs and results.json go.")
-  flags.DEFINE_integer("epochs", 150, "Epochs (150 x 40 batches of 100 = the paper's 6000 steps).")
-  flags.DEFINE_integer("eval_every", 10, "Epochs between test-accuracy points of the curves.")
-  flags.DEFINE_integer("val_size", 1000, "Validation examples carved from the training set.")
-  flags.DEFINE_float("weight_decay", 1e-3, "L2 weight decay of the 'best with jaxnets' row.")
-  flags.DEFINE_string("loop", "scan", "Sweep loop: 'scan' or 'step' (see jaxnets.optim.sweep).")
-
-
 def _train(
-  model: Any,
-  train: Mapping[str, np.ndarray],
-  evals: Mapping[str, Mapping],
+  model: str,
+  splits: Mapping[str, Mapping[str, np.ndarray]],
   *,
   optimizer: str,
   learning_rates: Sequence[float],
   seeds: Sequence[int],
   epochs: int,
-  batch_size: int,
   eval_every: int,
-  loop: str,
+  scan: bool,
   optimizer_kwargs: Mapping | None = None,
   cosine: bool = False,
   weight_decay: float = 0.0,
 ) -> dict[str, Any]:
-  """Trains one model per (rate, seed) together; accuracy on ``evals`` every ``eval_every``."""
-  sweep = Sweep(
-    model,
-    train,
-    optimizer=optimizer,
-    batch_size=batch_size,
-    impl="scratch",
-    optimizer_kwargs=optimizer_kwargs,
+  """Trains one ``model`` per (rate, seed) pair in one engine sweep (batches of 100).
+
+  ``splits`` holds ``"train"`` and the evaluated splits; their accuracy is recorded every
+  ``eval_every`` epochs.
+  """
+  config = common.engine_config(
+    task="classification",
+    model={"name": MODELS[model]},
+    batch_size=100,
+    num_epochs=epochs,
+    optimizer={
+      "name": optimizer,
+      "learning_rate": float(learning_rates[0]),
+      **dict(optimizer_kwargs or {}),
+    },
+    optimizer_impl="scratch",
+    lr_schedule="cosine" if cosine else "constant",
     weight_decay=weight_decay,
-    lr_schedule=(
-      optax.cosine_decay_schedule(1.0, epochs * (len(train["x"]) // batch_size)) if cosine else None
-    ),
+    eval_train=False,
+    eval_every_epochs=eval_every,
+    scan_epochs=scan,
   )
-  state = sweep.init(learning_rates, seeds)
-  curves: dict[str, list[np.ndarray]] = {name: [] for name in evals}
+  members = [
+    {"optimizer.learning_rate": float(lr), "seed": int(seed)}
+    for lr, seed in zip(learning_rates, seeds, strict=True)
+  ]
   start = time.perf_counter()
-
-  def record(done: int, st: Any) -> None:
-    if done % eval_every == 0:
-      for name, split in evals.items():
-        curves[name].append(evaluate(model, st.params, split)["accuracy"])
-
-  state, losses = sweep.run(
-    state,
-    epochs,
-    loop=loop,
-    epochs_per_call=eval_every if loop == "scan" else None,
-    callback=record,
-  )
+  result = train_lib.train_sweep(config, members, data=splits)
   return {
-    "params": state.params,
     "seconds": time.perf_counter() - start,
-    "compile_seconds": sweep.compile_seconds,
-    "accuracy": {k: np.stack(v, 1) for k, v in curves.items()},  # [members, points]
-    "final_train_loss": losses[:, -sweep.steps_per_epoch :].mean(1),
+    "compile_seconds": result.compile_seconds,
+    "accuracy": {k: result.history[f"{k}_accuracy"] for k in splits if k != "train"},
+    "final_train_loss": result.history["train_loss"][:, -1],
   }
 
 
@@ -120,22 +101,19 @@ def paper_recipe(
   seeds: Sequence[int],
   epochs: int,
   eval_every: int,
-  loop: str,
+  scan: bool,
 ) -> dict[str, Any]:
   """The paper's Adam recipe for one model, all seeds in one vmapped program."""
-  model = get_model(MODELS[name])
   opt = dict(PAPER_OPTIMIZER)
   out = _train(
-    model,
-    train,
-    {"test": test},
+    name,
+    {"train": train, "test": test},
     optimizer=opt.pop("optimizer"),
     learning_rates=[opt.pop("learning_rate")] * len(seeds),
     seeds=seeds,
     epochs=epochs,
-    batch_size=100,
     eval_every=eval_every,
-    loop=loop,
+    scan=scan,
     optimizer_kwargs=opt,
   )
   acc = out["accuracy"]["test"]
@@ -177,25 +155,22 @@ def best_with_jaxnets(
   grids: Mapping[str, Sequence[float]],
   weight_decay: float,
   eval_every: int,
-  loop: str,
+  scan: bool,
 ) -> dict[str, Any]:
   """Chooses (optimizer, η) on a validation split, then retrains on all of ``train``."""
-  model = get_model(MODELS[name])
   fit, val = split_train(train, val_size)
   start = time.perf_counter()
   selection = {}
   for opt, rates in grids.items():
     out = _train(
-      model,
-      fit,
-      {"val": val},
+      name,
+      {"train": fit, "val": val},
       optimizer=opt,
       learning_rates=rates,
       seeds=[seeds[0]] * len(rates),
       epochs=epochs,
-      batch_size=100,
       eval_every=epochs,
-      loop=loop,
+      scan=scan,
       cosine=True,
       weight_decay=weight_decay,
     )
@@ -207,16 +182,14 @@ def best_with_jaxnets(
   lr = float(grids[opt][i])
   selection_seconds = time.perf_counter() - start
   out = _train(
-    model,
-    train,
-    {"test": test},
+    name,
+    {"train": train, "test": test},
     optimizer=opt,
     learning_rates=[lr] * len(seeds),
     seeds=seeds,
     epochs=epochs,
-    batch_size=100,
     eval_every=eval_every,
-    loop=loop,
+    scan=scan,
     cosine=True,
     weight_decay=weight_decay,
   )
@@ -316,7 +289,7 @@ def run(
   val_size: int = 1000,
   grids: Mapping[str, Sequence[float]] = BEST_GRIDS,
   weight_decay: float = 1e-3,
-  loop: str = "scan",
+  scan: bool = True,
 ) -> dict[str, Any]:
   """Trains the table's rows, writes the PNGs and ``results.json``, returns the numbers."""
   unknown = [m for m in models if m not in MODELS]
@@ -336,13 +309,13 @@ def run(
     "epochs": epochs,
     "seeds": list(seeds),
     "weight_decay": weight_decay,
-    "loop": loop,
+    "scan": scan,
     "models": {},
   }
   for name in models:
     t0 = time.perf_counter()
     paper = paper_recipe(
-      name, train, test, seeds=seeds, epochs=epochs, eval_every=eval_every, loop=loop
+      name, train, test, seeds=seeds, epochs=epochs, eval_every=eval_every, scan=scan
     )
     best = best_with_jaxnets(
       name,
@@ -354,7 +327,7 @@ def run(
       grids=grids,
       weight_decay=weight_decay,
       eval_every=eval_every,
-      loop=loop,
+      scan=scan,
     )
     results["models"][name] = {
       "published": PUBLISHED[name],
@@ -369,21 +342,13 @@ def run(
   return results
 
 
-def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(
-    FLAGS.workdir,
-    epochs=FLAGS.epochs,
-    eval_every=FLAGS.eval_every,
-    val_size=FLAGS.val_size,
-    weight_decay=FLAGS.weight_decay,
-    loop=FLAGS.loop,
-  )
-  print(format_table(results))
-  print(f"\nPlots and results.json in {FLAGS.workdir}")
-
+FLAG_HELP = {
+  "epochs": "Epochs (150 x 40 batches of 100 = the paper's 6000 steps).",
+  "eval_every": "Epochs between test-accuracy points of the curves.",
+  "val_size": "Validation examples carved from the training set.",
+  "weight_decay": "L2 weight decay of the 'best with jaxnets' row.",
+  "scan": "Scan each epoch (True) or loop over compiled steps (False).",
+}
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/mnist1d_table")

@@ -10,8 +10,9 @@ Optax in ``tests/optim``).
    (``jax.vmap`` over rates, ``lax.scan`` over steps) and is shown at the rate that ends
    lowest (mean log gap f − f* over the last quarter of the steps); trajectories are drawn
    on contour plots.
-2. **A real task** — an MLP on the embedded ``digits`` data. For every optimizer one vmapped
-   program trains |rates| × |seeds| models (5 × 4 = 20 by default); the table gives, at the
+2. **A real task** — an MLP on the embedded ``digits`` data. For every optimizer one engine
+   sweep (``jaxnets.train.train_sweep``, one vmapped program) trains |rates| × |seeds| models
+   (5 × 4 = 20 by default); the table gives, at the
    rate with the lowest final training loss, the training loss, train and test accuracy
    (mean ± std over seeds), the steps to reach a target training loss, and the time per
    step. Loss-vs-step and loss-vs-wall-clock curves and the final loss and test accuracy
@@ -36,29 +37,13 @@ from typing import Any, Callable, Mapping, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
 
 from experiments import common
 from jaxnets import data
-from jaxnets.models import get_model
-from jaxnets.optim import SCRATCH_OPTIMIZERS, get_optimizer
-from jaxnets.optim.sweep import Sweep, evaluate
-
-FLAGS = flags.FLAGS
+from jaxnets import train as train_lib
+from jaxnets.optim import SCRATCH_OPTIMIZERS, get_optimizer, set_hyperparameters
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
-
-
-def define_flags() -> None:
-  """Defines the command-line flags (only when run as a program)."""
-  flags.DEFINE_string("workdir", "runs/optimizers", "Where PNGs and results.json go.")
-  flags.DEFINE_integer("steps_2d", 200, "Steps on each 2-D function.")
-  flags.DEFINE_string("dataset", "digits", "Embedded classification data of the real task.")
-  flags.DEFINE_integer("epochs", 20, "Training epochs of the real task.")
-  flags.DEFINE_integer("batch_size", 64, "Batch size of the real task.")
-  flags.DEFINE_integer("hidden", 64, "Width of the MLP's hidden layer.")
-  flags.DEFINE_integer("num_seeds", 4, "Seeds per learning rate.")
-  flags.DEFINE_float("target_loss", 0.1, "Training loss whose first crossing is reported.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -105,8 +90,7 @@ def trajectories(
   tx = get_optimizer(opt_name, 1.0, impl=impl)
 
   def run_one(f, x0, lr):
-    state = tx.init(x0)
-    state.hyperparams["learning_rate"] = lr.astype(jnp.float32)
+    state = set_hyperparameters(tx.init(x0), learning_rate=lr)
 
     def body(carry, _):
       x, s = carry
@@ -201,30 +185,29 @@ def compare_training(
   lr_grids: Mapping[str, Sequence[float]] = LR_GRIDS,
 ) -> dict[str, Any]:
   """One vmapped sweep (rates × seeds) per optimizer on ``dataset``; the numbers per optimizer."""
-  train, test = data.load(dataset, "train"), data.load(dataset, "test")
-  model = get_model("mlp", hidden=(hidden,), num_classes=data.num_classes(dataset))
   out: dict[str, Any] = {}
   for opt in optimizers:
     rates = np.asarray(lr_grids[opt], np.float32)
-    lrs, member_seeds = np.repeat(rates, len(seeds)), np.tile(np.asarray(seeds), len(rates))
-    sweep = Sweep(model, train, optimizer=opt, batch_size=batch_size, impl="scratch")
-    state = sweep.init(lrs, member_seeds)
-    sweep.compile(state, epochs_per_call=1)  # Compile outside the timed region.
-    times: list[float] = []
-    start = time.perf_counter()
-
-    def tick(done, st, times=times, start=start):
-      jax.block_until_ready(st.params)
-      times.append(time.perf_counter() - start)
-
-    state, losses = sweep.run(state, epochs, epochs_per_call=1, callback=tick)
-    train_metrics = evaluate(model, state.params, train)
-    test_metrics = evaluate(model, state.params, test)
+    config = common.engine_config(
+      dataset=dataset,
+      optimizer={"name": opt, "learning_rate": float(rates[0])},
+      optimizer_impl="scratch",
+      batch_size=batch_size,
+      num_epochs=epochs,
+      model={"name": "mlp", "hidden": (hidden,), "num_classes": data.num_classes(dataset)},
+    )
+    members = train_lib.grid(**{"optimizer.learning_rate": rates.tolist()}, seed=list(seeds))
+    result = train_lib.train_sweep(config, members)
+    lrs = rates.repeat(len(seeds))
+    losses = result.step_loss
+    times = np.cumsum(result.epoch_seconds)
+    train_metrics = {k: result.history[f"train_eval_{k}"][:, -1] for k in ("loss", "accuracy")}
+    test_metrics = {"accuracy": result.history["test_accuracy"][:, -1]}
     final_loss = np.where(np.isfinite(train_metrics["loss"]), train_metrics["loss"], np.inf)
     per_rate = final_loss.reshape(len(rates), len(seeds)).mean(1)
     best = int(np.argmin(per_rate))
     members = slice(best * len(seeds), (best + 1) * len(seeds))
-    spe = sweep.steps_per_epoch
+    spe = losses.shape[1] // epochs
     hits = [steps_to_target(losses[i], spe, target_loss) for i in range(*members.indices(len(lrs)))]
     out[opt] = {
       "learning_rate": float(rates[best]),
@@ -237,7 +220,7 @@ def compare_training(
       "reached_target": int(sum(h is not None for h in hits)),
       "num_models": int(len(lrs)),
       "sweep_seconds": float(times[-1]),
-      "compile_seconds": float(sweep.compile_seconds),
+      "compile_seconds": float(result.compile_seconds),
       "ms_per_step": 1e3 * float(times[-1]) / (epochs * spe),
       "epoch_times": [float(t) for t in times],
       "steps_per_epoch": spe,
@@ -430,23 +413,15 @@ def run(
   return results
 
 
-def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(
-    FLAGS.workdir,
-    steps_2d=FLAGS.steps_2d,
-    dataset=FLAGS.dataset,
-    epochs=FLAGS.epochs,
-    batch_size=FLAGS.batch_size,
-    hidden=FLAGS.hidden,
-    seeds=tuple(range(FLAGS.num_seeds)),
-    target_loss=FLAGS.target_loss,
-  )
-  print(format_table(results))
-  print(f"\nPlots and results.json in {FLAGS.workdir}")
-
+FLAG_HELP = {
+  "steps_2d": "Steps on each 2-D function.",
+  "dataset": "Embedded classification data of the real task.",
+  "epochs": "Training epochs of the real task.",
+  "batch_size": "Batch size of the real task.",
+  "hidden": "Width of the MLP's hidden layer.",
+  "seeds": "Seeds per learning rate (comma-separated).",
+  "target_loss": "Training loss whose first crossing is reported.",
+}
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/optimizers")

@@ -14,7 +14,8 @@ and standard deviation — input normalization is the first remedy):
    vanishes by many orders towards the input.
 2. **Training a deep network**: the same depth with sigmoid and Xavier initialization, trained
    by SGD with momentum — plain, with BatchNorm (from scratch, :class:`jaxnets.nn.layers.BatchNorm`)
-   and with residual connections. The plain net stays at chance level; both remedies train.
+   and with residual connections, through the training engine (`jaxnets.train.train_sweep`).
+   The plain net stays at chance level; both remedies train.
 
 Run:
   python -m experiments.stability --workdir=runs/stability
@@ -29,36 +30,16 @@ import functools
 import math
 import os
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from absl import app, flags
 
 from experiments import common
 from jaxnets import data, losses
+from jaxnets import train as train_lib
 from jaxnets.models.deep import DeepMLP
-
-FLAGS = flags.FLAGS
-
-
-def define_flags() -> None:
-  """Defines the command-line flags.
-
-  Called only when the module runs as a program, so that importing several experiments into
-  one process (the test suite) never defines a flag twice.
-  """
-  flags.DEFINE_string("workdir", "runs/stability", "Where PNGs and results.json go.")
-  flags.DEFINE_integer("depth", 20, "Hidden layers of the deep MLP.")
-  flags.DEFINE_integer("width", 128, "Width of the gradient-norm MLP.")
-  flags.DEFINE_integer("train_width", 64, "Width of the trained MLPs.")
-  flags.DEFINE_integer("epochs", 30, "Training epochs of the remedy comparison.")
-  flags.DEFINE_float("learning_rate", 0.1, "SGD learning rate of the remedy comparison.")
-  flags.DEFINE_integer("num_inits", 5, "Initializations averaged in the gradient norms.")
-  flags.DEFINE_integer("seed", 0, "Base seed.")
-
 
 SMALL_STD, LARGE_STD = 0.01, 0.5  # The "too small" and "too large" N(0, σ²) initializations.
 BALANCED_SPREAD = 10.0  # max/min norm across layers within one order of magnitude.
@@ -124,7 +105,7 @@ def _layer_statistics(
       mutable=["batch_stats", "intermediates"],
       capture_intermediates=lambda mdl, _: mdl.name in names,
     )
-    return losses.softmax_cross_entropy(logits, y), state["intermediates"]
+    return losses.softmax_cross_entropy(logits, y).mean(), state["intermediates"]
 
   grads, inter = jax.grad(loss_fn, has_aux=True)(variables["params"])
   norms = jnp.stack([_safe_norm(grads[n]["kernel"]) for n in names])
@@ -165,83 +146,44 @@ def verdict(norms: np.ndarray) -> tuple[float, str]:
   return spread, "balanced"
 
 
-def epoch_orders(n: int, batch_size: int, epochs: int, seed: int) -> np.ndarray:
-  """``i32[epochs, n // batch_size, batch_size]``: a fresh shuffle per epoch, remainder dropped.
-
-  Drawn with numpy on the host (nothing to compile) and shared by the compared networks, so
-  they see the same batches in the same order.
-  """
-  rng = np.random.default_rng(seed)
-  steps = n // batch_size
-  return np.stack(
-    [rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size) for _ in range(epochs)]
-  ).astype(np.int32)
-
-
 def train_curves(
-  model: DeepMLP,
+  model: Mapping[str, Any],
   train: dict,
   test: dict,
-  order: np.ndarray,
-  key: jax.Array,
+  seed: int,
   *,
+  epochs: int,
   lr: float,
   momentum: float = 0.9,
+  batch_size: int = 64,
 ) -> np.ndarray:
-  """SGD with momentum on cross-entropy; BatchNorm statistics are threaded through the scan.
+  """SGD with momentum on cross-entropy through the engine (BatchNorm statistics included).
 
   Args:
-    model: the network (its ``"batch_stats"``, if any, are updated in training mode).
+    model: the network's model config (``deep_mlp`` fields).
     train: training split ``{"x": f32[n, d], "y": i32[n]}``.
     test: test split.
-    order: ``i32[epochs, steps, batch]`` example indices (see :func:`epoch_orders`).
-    key: initialization key.
+    seed: the run's seed (initialization and data order).
+    epochs: training epochs.
     lr: learning rate.
     momentum: heavy-ball momentum.
+    batch_size: examples per step.
 
   Returns:
     ``f32[epochs, 3]``: mean training loss over the epoch's steps, test loss and test
     accuracy (evaluation mode, running statistics) after each epoch.
   """
-  xtr, ytr = jnp.asarray(train["x"]), jnp.asarray(train["y"])
-  xte, yte = jnp.asarray(test["x"]), jnp.asarray(test["y"])
-  tx = optax.sgd(lr, momentum=momentum)
-
-  def loss_fn(params, stats, xb, yb):
-    logits, new = model.apply(
-      {"params": params, "batch_stats": stats}, xb, train=True, mutable=["batch_stats"]
-    )
-    return losses.softmax_cross_entropy(logits, yb), new.get("batch_stats", {})
-
-  def step(c, i):
-    params, stats, opt = c
-    (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, stats, xtr[i], ytr[i])
-    updates, opt = tx.update(grads, opt, params)
-    return (optax.apply_updates(params, updates), stats, opt), loss
-
-  def epoch(carry, idx):
-    (params, stats, opt), step_losses = jax.lax.scan(step, carry, idx)
-    logits = model.apply({"params": params, "batch_stats": stats}, xte, train=False)
-    metrics = jnp.stack(
-      [
-        jnp.mean(step_losses),
-        losses.softmax_cross_entropy(logits, yte),
-        losses.accuracy(logits, yte),
-      ]
-    )
-    return (params, stats, opt), metrics
-
-  @jax.jit
-  def run_all(params, stats, order):
-    _, hist = jax.lax.scan(epoch, (params, stats, tx.init(params)), order)
-    return hist
-
-  # Initialized eagerly: the random kernels compile once per shape and are reused by every
-  # model, instead of once per jitted program.
-  variables = model.init(key, xtr[:1])
-  return np.asarray(
-    run_all(variables["params"], variables.get("batch_stats", {}), jnp.asarray(order))
+  config = common.engine_config(
+    task="classification",
+    model=dict(model),
+    batch_size=batch_size,
+    num_epochs=epochs,
+    optimizer={"name": "momentum", "learning_rate": lr, "momentum": momentum},
+    seed=seed,
+    eval_train=False,
   )
+  h = train_lib.train_sweep(config, [{}], data={"train": train, "test": test}).history
+  return np.stack([h[k][0] for k in ("train_loss", "test_loss", "test_accuracy")], axis=1)
 
 
 def _plot(workdir: str, grad: dict, remedy: dict, depth: int) -> list[str]:
@@ -308,7 +250,7 @@ def run(
     raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
   os.makedirs(workdir, exist_ok=True)
   start = time.perf_counter()
-  k_grad, k_train = jax.random.split(jax.random.key(seed))
+  k_grad = jax.random.key(seed)
   train, test = data.load("digits", "train"), data.load("digits", "test")
   flat_tr = train["x"].reshape(len(train["x"]), -1)
   mean, std = flat_tr.mean(axis=0), flat_tr.std(axis=0) + 1e-6  # Input normalization.
@@ -335,17 +277,16 @@ def run(
     }
 
   variants = {"plain": {}, "+ batchnorm": {"batch_norm": True}, "+ residual": {"residual": True}}
-  order = epoch_orders(len(train["y"]), batch_size, epochs, seed)
+  trained = {
+    "name": "deep_mlp",
+    "depth": depth,
+    "width": train_width,
+    "activation": "sigmoid",
+    "kernel_init": "xavier_normal",
+  }
   remedy = {
     name: train_curves(
-      DeepMLP(
-        depth=depth, width=train_width, activation="sigmoid", kernel_init="xavier_normal", **kw
-      ),
-      train,
-      test,
-      order,
-      k_train,
-      lr=learning_rate,
+      dict(trained, **kw), train, test, seed, epochs=epochs, lr=learning_rate, batch_size=batch_size
     )
     for name, kw in variants.items()
   }
@@ -419,23 +360,15 @@ def format_table(results: dict[str, Any]) -> str:
   return "\n".join(lines)
 
 
-def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  results = run(
-    FLAGS.workdir,
-    depth=FLAGS.depth,
-    width=FLAGS.width,
-    train_width=FLAGS.train_width,
-    epochs=FLAGS.epochs,
-    learning_rate=FLAGS.learning_rate,
-    num_inits=FLAGS.num_inits,
-    seed=FLAGS.seed,
-  )
-  print(format_table(results))
-  print(f"\nPlots and results.json in {FLAGS.workdir}")
-
+FLAG_HELP = {
+  "depth": "Hidden layers of the deep MLP.",
+  "width": "Width of the gradient-norm MLP.",
+  "train_width": "Width of the trained MLPs.",
+  "epochs": "Training epochs of the remedy comparison.",
+  "learning_rate": "SGD learning rate of the remedy comparison.",
+  "num_inits": "Initializations averaged in the gradient norms.",
+  "seed": "Base seed.",
+}
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/stability")

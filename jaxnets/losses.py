@@ -1,10 +1,14 @@
 """Loss functions written from scratch (each tested against its Optax twin).
 
+As Optax's losses, they return one value per example (the leading axis); the caller reduces
+them: the training step takes their mean over a batch, evaluation sums them over a masked
+(padded) batch.
+
 Example:
   >>> import jax.numpy as jnp
   >>> from jaxnets import losses
-  >>> float(losses.squared_loss(jnp.array([1.0, 2.0]), jnp.array([1.0, 4.0])))
-  1.0
+  >>> losses.squared_loss(jnp.array([1.0, 2.0]), jnp.array([1.0, 4.0])).tolist()
+  [0.0, 2.0]
 """
 
 import jax
@@ -13,16 +17,23 @@ from jax.typing import ArrayLike
 
 
 def squared_loss(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
-  """Mean of ½(ŷ − y)² over all elements (the course's linear-regression loss).
+  """½(ŷ − y)² per example, averaged over each example's outputs (the course's loss).
 
-  .. math:: L = \\frac{1}{n} \\sum_i \\tfrac12 (\\hat y_i - y_i)^2
+  .. math:: \\ell_i = \\frac{1}{k} \\sum_{j=1}^{k} \\tfrac12 (\\hat y_{ij} - y_{ij})^2
+
+  The mean of :math:`\\ell_i` over a batch is the course's mean of ½(ŷ − y)² over all
+  elements (``optax.l2_loss(ŷ, y).mean()``, half of PyTorch's ``MSELoss``).
 
   Args:
-    predictions: predictions ŷ, any shape.
+    predictions: predictions ŷ, ``f32[batch, ...]`` (a 1-D array is one output per example).
     targets: targets y, the same shape as ``predictions``.
 
   Returns:
-    The scalar mean loss.
+    ``f32[batch]`` per-example losses.
+
+  Example:
+    >>> squared_loss(jnp.array([[1.0, 3.0]]), jnp.array([[1.0, 1.0]])).tolist()
+    [1.0]
   """
   predictions, targets = jnp.asarray(predictions), jnp.asarray(targets)
   if predictions.shape != targets.shape:
@@ -30,7 +41,8 @@ def squared_loss(predictions: ArrayLike, targets: ArrayLike) -> jax.Array:
       f"squared_loss: predictions have shape {predictions.shape} but targets have shape "
       f"{targets.shape}; they must match (reshape targets to {predictions.shape})."
     )
-  return jnp.mean(0.5 * jnp.square(predictions - targets))
+  per_element = 0.5 * jnp.square(predictions - targets)
+  return jnp.mean(per_element, axis=tuple(range(1, per_element.ndim)))
 
 
 def one_hot(labels: ArrayLike, num_classes: int) -> jax.Array:
@@ -57,19 +69,23 @@ def softmax(logits: ArrayLike, axis: int = -1) -> jax.Array:
 
 
 def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
-  """Mean cross-entropy of logits against integer labels, via log-sum-exp.
+  """Cross-entropy of logits against integer labels per example, via log-sum-exp.
 
-  The analogue of PyTorch's ``nn.CrossEntropyLoss`` on logits and integer labels,
-  equal to ``optax.softmax_cross_entropy_with_integer_labels(...).mean()``.
+  Equal to ``optax.softmax_cross_entropy_with_integer_labels``; its mean is PyTorch's
+  ``nn.CrossEntropyLoss`` on logits and integer labels.
 
-  .. math:: L = \\frac1n\\sum_i \\Big(\\log\\sum_k e^{z_{ik}} - z_{i y_i}\\Big)
+  .. math:: \\ell_i = \\log\\sum_k e^{z_{ik}} - z_{i y_i}
 
   Args:
     logits: ``f32[batch, num_classes]`` unnormalized scores.
     labels: ``i32[batch]`` class indices in ``[0, num_classes)``.
 
   Returns:
-    The scalar mean loss.
+    ``f32[batch]`` per-example losses.
+
+  Example:
+    >>> [round(v, 4) for v in softmax_cross_entropy(jnp.zeros((2, 4)), jnp.array([0, 3])).tolist()]
+    [1.3863, 1.3863]
   """
   logits, labels = jnp.asarray(logits), jnp.asarray(labels)
   if logits.ndim != labels.ndim + 1 or logits.shape[:-1] != labels.shape:
@@ -79,7 +95,7 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
     )
   logp = log_softmax(logits)
   picked = jnp.take_along_axis(logp, labels[..., None].astype(jnp.int32), axis=-1)[..., 0]
-  return -jnp.mean(picked)
+  return -picked
 
 
 def l2_penalty(params) -> jax.Array:
@@ -101,10 +117,18 @@ _LOSSES = {
   "cross_entropy": softmax_cross_entropy,
   "squared": squared_loss,
 }
+# The task each loss serves, and the default loss of each task.
+LOSS_TASKS: dict[str, str] = {"cross_entropy": "classification", "squared": "regression"}
+DEFAULT_LOSS: dict[str, str] = {task: loss for loss, task in LOSS_TASKS.items()}
 
 
 def get_loss(name: str):
-  """Returns a loss function by name (``"cross_entropy"`` or ``"squared"``)."""
+  """A per-example loss function by name (``"cross_entropy"`` or ``"squared"``).
+
+  Example:
+    >>> get_loss("squared") is squared_loss
+    True
+  """
   if name not in _LOSSES:
     raise ValueError(f"Unknown loss {name!r}; valid losses: {sorted(_LOSSES)}.")
   return _LOSSES[name]

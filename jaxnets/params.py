@@ -69,8 +69,12 @@ def _is_typed_key(leaf: Any) -> bool:
   return hasattr(leaf, "dtype") and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
 
 
-def _raw_keys(tree: Any) -> Any:
-  """Typed PRNG keys (``jax.random.key``) as their raw ``uint32`` data, which Orbax stores."""
+def to_storable(tree: Any) -> Any:
+  """``tree`` with typed PRNG keys (``jax.random.key``) as their raw ``uint32`` data.
+
+  What every jaxnets checkpoint stores (Orbax stores arrays, not typed keys); parameters
+  (:func:`save_params`) and whole training states (``jaxnets.train.Checkpointer``) alike.
+  """
 
   def raw(leaf):
     if not _is_typed_key(leaf):
@@ -82,8 +86,8 @@ def _raw_keys(tree: Any) -> Any:
   return jax.tree_util.tree_map(raw, tree)
 
 
-def _wrap_keys(restored: Any, target: Any) -> Any:
-  """Re-wraps raw key data wherever ``target`` holds a typed PRNG key."""
+def from_storable(restored: Any, target: Any) -> Any:
+  """Undoes :func:`to_storable`: re-wraps raw key data wherever ``target`` holds a typed key."""
 
   def wrap(value, like):
     if not _is_typed_key(like):
@@ -133,7 +137,7 @@ def save_params(path: Any, pytree: Any, *, force: bool = False) -> str:
     raise FileExistsError(
       f"{target} already exists; pass force=True to replace it, or choose a new path."
     )
-  pytree = _raw_keys(pytree)
+  pytree = to_storable(pytree)
   checkpointer = ocp.StandardCheckpointer()
   try:
     if target.exists():  # force=True: write beside it, then swap, so a failure keeps the old one.
@@ -204,15 +208,22 @@ def load_params(path: Any, target: Any = None) -> Any:
       )
     if target is None:
       return checkpointer.restore(source)
-    raw_target = _raw_keys(target)
-    _check_matches(source, named_parameters(stored.tree), named_parameters(raw_target))
-    return _wrap_keys(checkpointer.restore(source, raw_target), target)
+    raw_target = to_storable(target)
+    check_matches(source, stored.tree, raw_target)
+    return from_storable(checkpointer.restore(source, raw_target), target)
   finally:
     checkpointer.close()
 
 
-def _check_matches(source: Any, stored: dict[str, Any], wanted: dict[str, Any]) -> None:
-  """Raises a ValueError listing missing names, unexpected names and shape mismatches."""
+def check_matches(source: Any, stored: Any, wanted: Any) -> None:
+  """Raises a ValueError listing missing names, unexpected names and shape mismatches.
+
+  Args:
+    source: where the stored tree comes from (for the message).
+    stored: the stored tree (arrays or metadata with ``.shape``).
+    wanted: the tree to restore into (arrays or ``jax.ShapeDtypeStruct``).
+  """
+  stored, wanted = named_parameters(stored), named_parameters(wanted)
   missing = [k for k in wanted if k not in stored]
   unexpected = [k for k in stored if k not in wanted]
   shapes = [
@@ -227,7 +238,7 @@ def _check_matches(source: Any, stored: dict[str, Any], wanted: dict[str, Any]) 
       f"shape mismatches: {shapes}" if shapes else "",
     ]
     raise ValueError(
-      f"load_params: the checkpoint at {source} does not match target; "
+      f"The checkpoint at {source} does not match the structure to restore into; "
       + "; ".join(p for p in parts if p)
       + "."
     )

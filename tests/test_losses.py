@@ -17,13 +17,25 @@ def _optax_ce(logits, labels):
   return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
 
 
+def _mean_ce(logits, labels):
+  return losses.softmax_cross_entropy(logits, labels).mean()
+
+
+def test_cross_entropy_is_per_example_like_optax():
+  ours = losses.softmax_cross_entropy(LOGITS, LABELS)
+  assert ours.shape == (8,)
+  np.testing.assert_allclose(
+    ours, optax.softmax_cross_entropy_with_integer_labels(LOGITS, LABELS), rtol=1e-6
+  )
+
+
 def test_cross_entropy_equals_optax():
   @jax.jit  # One compiled program instead of one per operation.
   def compare(logits, labels):
     return (
-      losses.softmax_cross_entropy(logits, labels),
+      _mean_ce(logits, labels),
       _optax_ce(logits, labels),
-      jax.grad(losses.softmax_cross_entropy)(logits, labels),
+      jax.grad(_mean_ce)(logits, labels),
       jax.grad(_optax_ce)(logits, labels),
       (losses.softmax(logits) - losses.one_hot(labels, 5)) / logits.shape[0],
     )
@@ -45,10 +57,10 @@ def test_cross_entropy_is_stable_for_huge_logits():
       jnp.log(jnp.exp(logits)[jnp.arange(3), labels] / jnp.sum(jnp.exp(logits), axis=1))
     )
     return (
-      losses.softmax_cross_entropy(logits, labels),
+      _mean_ce(logits, labels),
       naive,
       _optax_ce(logits, labels),
-      jax.grad(losses.softmax_cross_entropy)(logits, labels),
+      jax.grad(_mean_ce)(logits, labels),
     )
 
   ours, naive, theirs, grads = compare(logits, labels)
@@ -84,12 +96,15 @@ def test_one_hot():
 def test_squared_loss_equals_optax_l2_loss():
   pred = jnp.asarray(RNG.normal(size=(6, 2)), jnp.float32)
   target = jnp.asarray(RNG.normal(size=(6, 2)), jnp.float32)
-  # optax.l2_loss is the elementwise ½(ŷ − y)²; its mean is the course's loss.
+  # optax.l2_loss is the elementwise ½(ŷ − y)²: ours averages it over each example's outputs,
+  # and the batch mean of ours is the course's loss, the mean over all elements.
+  per_example = losses.squared_loss(pred, target)
+  assert per_example.shape == (6,)
+  np.testing.assert_allclose(per_example, optax.l2_loss(pred, target).mean(1), rtol=1e-6)
+  np.testing.assert_allclose(per_example.mean(), optax.l2_loss(pred, target).mean(), rtol=1e-6)
+  mean_loss = lambda p, t: losses.squared_loss(p, t).mean()
   np.testing.assert_allclose(
-    losses.squared_loss(pred, target), optax.l2_loss(pred, target).mean(), rtol=1e-6
-  )
-  np.testing.assert_allclose(
-    jax.grad(losses.squared_loss)(pred, target), (pred - target) / pred.size, rtol=1e-6
+    jax.grad(mean_loss)(pred, target), (pred - target) / pred.size, rtol=1e-6
   )
 
 

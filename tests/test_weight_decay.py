@@ -20,7 +20,7 @@ def _problem():
 
 
 def _data_loss(params, x, y):
-  return squared_loss(x @ params["kernel"] + params["bias"], y)
+  return squared_loss(x @ params["kernel"] + params["bias"], y).mean()
 
 
 def _run(update_fn, params):

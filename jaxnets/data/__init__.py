@@ -9,10 +9,38 @@ Example:
   (32, 8, 8, 1)
 """
 
-from jaxnets.data.datasets import DATASETS, load, num_classes  # noqa: F401
-from jaxnets.data.pipeline import (  # noqa: F401
+from jaxnets.data.datasets import (
+  DATASETS,
+  TASKS,
+  is_embedded,
+  load,
+  num_classes,
+  task,
+  tfds_source,
+  to_example,
+)
+from jaxnets.data.pipeline import (
   batches,
-  epoch_permutation,
+  epoch_indices,
+  epoch_order,
   num_batches,
+  run_indices,
   stream_batches,
 )
+
+__all__ = [
+  "DATASETS",
+  "TASKS",
+  "batches",
+  "epoch_indices",
+  "epoch_order",
+  "is_embedded",
+  "load",
+  "num_batches",
+  "num_classes",
+  "run_indices",
+  "stream_batches",
+  "task",
+  "tfds_source",
+  "to_example",
+]

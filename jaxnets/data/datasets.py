@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -91,13 +91,14 @@ def _mnist1d() -> dict[str, Dataset]:
 
 
 _EMBEDDED: dict[str, tuple[Callable[[], dict[str, Dataset]], int | None]] = {
-  # name: (loader, number of classes or None for regression)
+  # name: (loader, number of classes, or None for regression)
   "synthetic_linear": (_synthetic_linear, None),
   "polynomial": (_polynomial, None),
   "digits": (_digits, 10),
   "mnist1d": (_mnist1d, 10),
 }
 DATASETS: tuple[str, ...] = tuple(_EMBEDDED)
+TASKS: tuple[str, ...] = ("classification", "regression")
 
 # TFDS names jaxnets knows the class count of without reading dataset_info.
 _TFDS_CLASSES = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10, "kmnist": 10, "cifar100": 100}
@@ -113,6 +114,45 @@ def num_classes(name: str, data_dir: str | None = None) -> int | None:
 
   info = tfds.builder(name, data_dir=data_dir).info
   return info.features["label"].num_classes
+
+
+def task(name: str) -> str:
+  """The task a dataset declares: ``"classification"`` (integer labels) or ``"regression"``.
+
+  Embedded datasets declare it in their table; TFDS datasets read here are image
+  classification sets (``{"image", "label"}`` records).
+
+  Example:
+    >>> task("digits"), task("synthetic_linear"), task("mnist")
+    ('classification', 'regression', 'classification')
+  """
+  if name in _EMBEDDED:
+    return "classification" if _EMBEDDED[name][1] is not None else "regression"
+  return "classification"
+
+
+def is_embedded(name: str) -> bool:
+  """Whether ``name`` is one of the embedded datasets (generated, no files, fits in memory)."""
+  return name in _EMBEDDED
+
+
+def to_example(record: Mapping[str, Any]) -> dict[str, np.ndarray]:
+  """One TFDS ``{"image", "label"}`` record (or a stacked batch of them) as ``{"x", "y"}``.
+
+  The one normalisation of image data: ``uint8`` pixels become ``float32`` in [0, 1]; other
+  dtypes are cast to ``float32`` unchanged. Used for whole splits (:func:`load`) and for every
+  streamed record alike.
+
+  Example:
+    >>> ex = to_example({"image": np.full((2, 2, 1), 255, np.uint8), "label": 3})
+    >>> float(ex["x"].max()), int(ex["y"])
+    (1.0, 3)
+  """
+  image = np.asarray(record["image"])
+  x = image.astype(np.float32)
+  if image.dtype == np.uint8:
+    x /= 255.0
+  return {"x": x, "y": np.asarray(record["label"], np.int32)}
 
 
 def _resize_images(x: np.ndarray, image_size: int) -> np.ndarray:
@@ -160,10 +200,9 @@ def _tfds_arrays(name: str, split: str, data_dir: str | None) -> Dataset:
     records = source.__getitems__(keys)  # One batched read: ~6x faster than one at a time.
   except TypeError:  # tfds.testing.mock_data's sources only read one record at a time.
     records = [source[i] for i in keys]
-  images = np.stack([r["image"] for r in records])
-  x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
-  y = np.array([r["label"] for r in records], np.int32)
-  return {"x": x, "y": y}
+  return to_example(
+    {"image": np.stack([r["image"] for r in records]), "label": [r["label"] for r in records]}
+  )
 
 
 def load(

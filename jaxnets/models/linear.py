@@ -23,9 +23,12 @@ class LinearRegression(nn.Module):
 
   Attributes:
     features: output dimension (1 for scalar regression).
+    init_std: the kernel starts ~ N(0, init_std²) (the course: 0.01; its weight-decay
+      chapter: 1); the bias at 0.
   """
 
   features: int = 1
+  init_std: float = 0.01
 
   def __post_init__(self):
     if self.features <= 0:
@@ -35,7 +38,7 @@ class LinearRegression(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     del train  # No train-only behaviour.
-    return nn.Dense(self.features, kernel_init=nn.initializers.normal(0.01))(flatten(x))
+    return nn.Dense(self.features, kernel_init=nn.initializers.normal(self.init_std))(flatten(x))
 
 
 class SoftmaxRegression(nn.Module):

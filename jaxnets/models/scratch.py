@@ -12,8 +12,7 @@ Example:
   >>> import jax
   >>> from jaxnets import data
   >>> d = data.load("synthetic_linear")
-  >>> params, losses = sgd_fit(d["x"], d["y"], lr=0.03, batch_size=10, epochs=3,
-  ...                          key=jax.random.key(0))
+  >>> params, losses = sgd_fit(d["x"], d["y"], lr=0.03, batch_size=10, epochs=3, seed=0)
   >>> [round(float(v), 1) for v in params["w"][:, 0]], round(float(params["b"]), 1)
   ([2.0, -3.4], 4.2)
 """
@@ -26,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxnets.data.pipeline import epoch_permutation
+from jaxnets.data.pipeline import run_indices
 
 # ----------------------------------------------------------------------------------------------
 # Linear regression.
@@ -61,16 +60,6 @@ def linreg_grads(params: dict[str, ArrayLike], x: ArrayLike, y: ArrayLike) -> di
   return {"w": x.T @ residual / x.shape[0], "b": jnp.mean(residual)}
 
 
-def minibatch_indices(key: jax.Array, n: int, batch_size: int, epochs: int) -> jax.Array:
-  """Shuffled example indices ``i32[epochs, n // batch_size, batch_size]`` (remainder dropped).
-
-  Epoch ``e`` uses the permutation drawn from ``jax.random.fold_in(key, e)``, so any
-  trainer given the same key visits the same minibatches in the same order.
-  """
-  one_epoch = lambda e: epoch_permutation(jax.random.fold_in(key, e), n, batch_size)
-  return jax.vmap(one_epoch)(jnp.arange(epochs))
-
-
 def _check_fit_args(x: jax.Array, y: jax.Array, lr: float, batch_size: int, epochs: int) -> None:
   if x.ndim != 2:
     raise ValueError(f"x must be f32[n, d], got shape {x.shape}.")
@@ -99,7 +88,7 @@ def _sgd_run(x, y, lr, indices, init_key, num_features):
 
 
 def sgd_fit(
-  x: ArrayLike, y: ArrayLike, lr: float, batch_size: int, epochs: int, key: jax.Array
+  x: ArrayLike, y: ArrayLike, lr: float, batch_size: int, epochs: int, seed: int = 0
 ) -> tuple[dict[str, jax.Array], jax.Array]:
   """Fits ŷ = Xw + b by minibatch SGD with the hand-written gradient :func:`linreg_grads`.
 
@@ -114,8 +103,9 @@ def sgd_fit(
     lr: learning rate η > 0.
     batch_size: examples per minibatch, in ``[1, n]`` (the remainder of each epoch is dropped).
     epochs: number of passes over the data.
-    key: PRNG key; ``split(key)[0]`` initializes the parameters (:func:`init_linreg`),
-      ``split(key)[1]`` shuffles (:func:`minibatch_indices`).
+    seed: ``jax.random.key(seed)`` initializes the parameters (:func:`init_linreg`); the
+      epochs visit the data in the order of :func:`jaxnets.data.run_indices` of ``seed``
+      (the training engine's order for the same seed).
 
   Returns:
     ``(params, losses)``: ``{"w": f32[d, 1], "b": f32[]}`` and the full-data loss after
@@ -123,9 +113,8 @@ def sgd_fit(
   """
   x, y = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
   _check_fit_args(x, y, lr, batch_size, epochs)
-  init_key, shuffle_key = jax.random.split(key)
-  indices = minibatch_indices(shuffle_key, x.shape[0], batch_size, epochs)
-  return _sgd_run(x, y, jnp.float32(lr), indices, init_key, x.shape[1])
+  indices = run_indices(seed, epochs, x.shape[0], batch_size)
+  return _sgd_run(x, y, jnp.float32(lr), indices, jax.random.key(seed), x.shape[1])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -187,7 +176,8 @@ def mlp_loss(
 
   .. math:: E = \\frac1n \\sum_i \\sum_k \\tfrac12 (o_{ik} - t_{ik})^2
 
-  (``num_outputs`` times :func:`jaxnets.losses.squared_loss`, which averages over outputs too.)
+  (``num_outputs`` times the batch mean of :func:`jaxnets.losses.squared_loss`, which
+  averages over outputs too.)
   """
   o, _ = mlp_forward(params, x, sigmoid_output)
   t = jnp.asarray(t)

@@ -1,18 +1,58 @@
-"""The training engine: state, pure steps, the loop, checkpoints, sharding, reporting.
+"""The training engine: everything that trains in jaxnets goes through it.
+
+* :func:`default_config` / :func:`validate_config`: the config schema, checked at the edge.
+* :func:`train_and_evaluate` / :func:`evaluate`: one run in a workdir (the launcher's call).
+* :func:`train_sweep`: N runs of one config (seeds, hyperparameters) as one vmapped program.
+* :class:`TrainState`, :func:`train_step`, :func:`eval_step`, :func:`train_epoch`: the pure
+  state and steps underneath, for research code that writes its own loop.
 
 Example:
   >>> from jaxnets import train
-  >>> from experiments.configs import softmax_digits
-  >>> state = train.train_and_evaluate(softmax_digits.get_config(), "/tmp/sm")  # doctest: +SKIP
+  >>> config = train.default_config()
+  >>> config.model = {"name": "softmax", "num_classes": 10}
+  >>> state = train.train_and_evaluate(config, "/tmp/softmax")  # doctest: +SKIP
 """
 
-from jaxnets.train.checkpoint import Checkpointer  # noqa: F401
-from jaxnets.train.loop import (  # noqa: F401
-  build_model,
-  build_optimizer,
-  evaluate,
-  train_and_evaluate,
-  validate_config,
+from jaxnets.train.checkpoint import Checkpointer
+from jaxnets.train.config import default_config, validate_config
+from jaxnets.train.evaluation import Evaluator
+from jaxnets.train.loop import EpochRunner, fit
+from jaxnets.train.run import evaluate, train_and_evaluate
+from jaxnets.train.sources import InMemoryData, StreamingData, TrainData
+from jaxnets.train.state import TrainState, run_keys
+from jaxnets.train.steps import eval_step, train_epoch, train_step
+from jaxnets.train.sweep import (
+  SweepResult,
+  best_member,
+  grid,
+  init_members,
+  member_config,
+  member_state,
+  train_sweep,
 )
-from jaxnets.train.state import TrainState  # noqa: F401
-from jaxnets.train.steps import eval_step, train_epoch_scan, train_step  # noqa: F401
+
+__all__ = [
+  "Checkpointer",
+  "EpochRunner",
+  "Evaluator",
+  "InMemoryData",
+  "StreamingData",
+  "SweepResult",
+  "TrainData",
+  "TrainState",
+  "best_member",
+  "default_config",
+  "eval_step",
+  "evaluate",
+  "fit",
+  "grid",
+  "init_members",
+  "member_config",
+  "member_state",
+  "run_keys",
+  "train_and_evaluate",
+  "train_epoch",
+  "train_step",
+  "train_sweep",
+  "validate_config",
+]

@@ -1,4 +1,11 @@
-"""Orbax checkpoints of a :class:`TrainState`: atomic saves, ``max_to_keep``, resume."""
+"""Orbax checkpoints of a run under ``workdir/checkpoints/<step>/``: atomic, ``max_to_keep``.
+
+The same Orbax code as :func:`jaxnets.params.save_params` / ``load_params``: the pytree goes
+through :func:`jaxnets.params.to_storable` (typed PRNG keys as raw key data), is written with
+``ocp.args.StandardSave`` and read back with ``StandardRestore`` into a target's structure,
+after the stored names and shapes are checked against it
+(:func:`jaxnets.params.check_matches`), so a mismatch is one clear message.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +15,22 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
-from jaxnets.train.state import TrainState
+from jaxnets.params import check_matches, from_storable, to_storable
 
 
 class Checkpointer:
-  """Saves and restores the pytree part of a :class:`TrainState` under ``directory``.
+  """Saves and restores pytrees (a run's state, its epoch, ...) by step under ``directory``.
 
   Orbax writes each step to a temporary folder and renames it when complete, so an
   interrupted save never looks like a checkpoint. Saves are asynchronous; every public
   method waits for them where needed, and :meth:`close` waits before returning.
 
   Example:
-    >>> import tempfile
+    >>> import tempfile, jax.numpy as jnp
     >>> ckpt = Checkpointer(tempfile.mkdtemp(), max_to_keep=2)
-    >>> ckpt.latest_step() is None
-    True
+    >>> ckpt.save(5, {"w": jnp.ones(3), "epoch": 1})
+    >>> ckpt.latest_step(), ckpt.restore({"w": jnp.zeros(3), "epoch": 0})["epoch"]
+    (5, 1)
     >>> ckpt.close()
   """
 
@@ -31,7 +39,9 @@ class Checkpointer:
       raise ValueError(f"max_to_keep must be positive, got {max_to_keep}.")
     self.directory = os.path.abspath(directory)
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
-    self._manager = ocp.CheckpointManager(self.directory, options=options)
+    self._manager = ocp.CheckpointManager(
+      self.directory, options=options, item_handlers=ocp.StandardCheckpointHandler()
+    )
 
   def latest_step(self) -> int | None:
     """The newest complete checkpoint's step, or None."""
@@ -39,30 +49,42 @@ class Checkpointer:
     return self._manager.latest_step()
 
   def all_steps(self) -> list[int]:
+    """Every complete checkpoint's step, oldest first."""
     self._manager.wait_until_finished()
     return sorted(self._manager.all_steps())
 
-  def save(self, state: TrainState, epoch: int) -> None:
-    """Starts an asynchronous save of ``state`` labelled by ``epoch``."""
-    items = dict(state.checkpoint_items(), epoch=epoch)
-    self._manager.save(int(jax.device_get(state.step)), args=ocp.args.StandardSave(items))
+  def save(self, step: int, tree: Any) -> None:
+    """Starts an asynchronous save of ``tree`` as checkpoint ``step``."""
+    self._manager.save(int(step), args=ocp.args.StandardSave(to_storable(tree)))
 
-  def restore(self, state: TrainState, step: int | None = None) -> tuple[TrainState, int]:
-    """Restores ``step`` (default: latest) into ``state``'s structure and shardings.
+  def restore(self, target: Any, step: int | None = None) -> Any:
+    """Restores ``step`` (default: latest) into ``target``'s structure, dtypes and shardings.
 
-    Returns:
-      The restored state and the number of epochs it had completed.
+    Args:
+      target: a pytree of arrays or ``jax.ShapeDtypeStruct`` (e.g. a freshly built state's
+        items, or their ``jax.eval_shape``).
+      step: the checkpoint to read (default: the latest).
+
+    Raises:
+      FileNotFoundError: there is no checkpoint.
+      ValueError: the checkpoint's names or shapes differ from ``target``'s.
     """
     step = self.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f"No checkpoint in {self.directory}.")
-    target = dict(state.checkpoint_items(), epoch=0)
-    abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
-    items: dict[str, Any] = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
-    epoch = int(items.pop("epoch"))
-    return state.replace_items(items), epoch
+    storable = to_storable(target)
+    stored = self._manager.item_metadata(step)
+    check_matches(os.path.join(self.directory, str(step)), _tree_of(stored), storable)
+    abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, storable)
+    restored = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    return from_storable(restored, target)
 
   def close(self) -> None:
     """Waits for pending saves and releases the manager."""
     self._manager.wait_until_finished()
     self._manager.close()
+
+
+def _tree_of(metadata: Any) -> Any:
+  """The stored tree's metadata (Orbax wraps it differently across versions)."""
+  return getattr(metadata, "tree", metadata)

@@ -34,16 +34,6 @@ def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, PartitionSpec())
 
 
-def check_batch_size(batch_size: int, mesh: Mesh) -> None:
-  """The global batch must split evenly over the devices (and over the hosts)."""
-  n = mesh.devices.size
-  if batch_size % n:
-    raise ValueError(
-      f"batch_size={batch_size} must be divisible by the number of devices "
-      f"({n}); use a multiple of {n}."
-    )
-
-
 def host_local_to_global(local: Any, sharding: NamedSharding) -> Any:
   """Assembles global arrays from each host's local rows (one host: a sharded device_put).
 

@@ -12,22 +12,44 @@ from flax import struct
 
 from jaxnets.types import Params, PRNGKey
 
+LossFn = Callable[[jax.Array, jax.Array], jax.Array]  # (outputs, targets) -> f32[batch]
+
+
+def run_keys(seed: int | jax.Array) -> tuple[jax.Array, jax.Array]:
+  """``(init_key, step_key)`` of a run seeded ``seed``: the one key schedule of jaxnets.
+
+  ``init_key`` initializes the parameters; step ``t`` draws its randomness (dropout) from
+  ``fold_in(step_key, t)``. The data order is a separate function of the seed
+  (:func:`jaxnets.data.epoch_order`). Works on a traced seed, so the N members of a sweep
+  get their keys inside one ``vmap``.
+
+  Example:
+    >>> init_key, step_key = run_keys(0)
+    >>> jax.dtypes.issubdtype(init_key.dtype, jax.dtypes.prng_key)
+    True
+  """
+  init_key, step_key = jax.random.split(jax.random.key(seed))
+  return init_key, step_key
+
 
 class TrainState(struct.PyTreeNode):
   """Parameters, BatchNorm statistics, optimizer state, step counter and PRNG key.
 
-  ``apply_fn``, ``tx`` and ``loss_fn`` are static (not pytree leaves): they identify the
-  computation, so a jitted step compiles once per model/optimizer/loss.
+  ``apply_fn``, ``tx``, ``loss_fn`` and ``task`` are static (not pytree leaves): they
+  identify the computation, so a jitted step compiles once per model/optimizer/loss. The
+  states of N models trained together (:func:`jaxnets.train.train_sweep`) are one
+  ``TrainState`` whose leaves have a leading axis N.
 
   Attributes:
     step: ``i32[]`` number of optimizer updates applied so far.
     params: the model parameters.
     batch_stats: BatchNorm running statistics (``{}`` for models without BatchNorm).
-    opt_state: the optimizer's state.
-    rng: ``u32[2]`` base key; step ``t`` uses ``fold_in(rng, t)``, so resumed runs repeat.
+    opt_state: the optimizer's state (hyperparameters injected, readable by name).
+    rng: a typed key; step ``t`` uses ``fold_in(rng, t)``, so a resumed run repeats.
     apply_fn: the model's ``apply``.
     tx: the optimizer.
-    loss_fn: ``loss_fn(outputs, targets) -> scalar``.
+    loss_fn: ``loss_fn(outputs, targets) -> f32[batch]``, per-example losses.
+    task: ``"classification"`` (metrics include accuracy) or ``"regression"``.
   """
 
   step: jax.Array
@@ -37,7 +59,8 @@ class TrainState(struct.PyTreeNode):
   rng: PRNGKey
   apply_fn: Callable[..., Any] = struct.field(pytree_node=False)
   tx: optax.GradientTransformation = struct.field(pytree_node=False)
-  loss_fn: Callable[[jax.Array, jax.Array], jax.Array] = struct.field(pytree_node=False)
+  loss_fn: LossFn = struct.field(pytree_node=False)
+  task: str = struct.field(pytree_node=False, default="classification")
 
   @classmethod
   def create(
@@ -45,33 +68,36 @@ class TrainState(struct.PyTreeNode):
     *,
     model: flax.linen.Module,
     tx: optax.GradientTransformation,
-    loss_fn: Callable[[jax.Array, jax.Array], jax.Array],
-    rng: PRNGKey,
+    loss_fn: LossFn,
+    seed: int | jax.Array,
     sample_x: jax.Array,
+    task: str = "classification",
   ) -> "TrainState":
     """Initializes a model on ``sample_x`` (one example batch) and the optimizer on its params.
+
+    The keys come from :func:`run_keys` of ``seed``.
 
     Example:
       >>> import optax, jax.numpy as jnp
       >>> from jaxnets import losses, models
       >>> state = TrainState.create(model=models.MLP(hidden=(8,)), tx=optax.sgd(0.1),
-      ...     loss_fn=losses.softmax_cross_entropy, rng=jax.random.PRNGKey(0),
-      ...     sample_x=jnp.zeros((1, 4)))
+      ...     loss_fn=losses.softmax_cross_entropy, seed=0, sample_x=jnp.zeros((1, 4)))
       >>> int(state.step), sorted(state.params)
       (0, ['Dense_0', 'Dense_1'])
     """
-    init_key, dropout_key, state_key = jax.random.split(rng, 3)
-    variables = model.init({"params": init_key, "dropout": dropout_key}, sample_x, train=False)
+    init_key, step_key = run_keys(seed)
+    variables = model.init({"params": init_key}, sample_x, train=False)
     params = variables["params"]
     return cls(
       step=jnp.zeros((), jnp.int32),
       params=params,
       batch_stats=variables.get("batch_stats", {}),
       opt_state=tx.init(params),
-      rng=state_key,
+      rng=step_key,
       apply_fn=model.apply,
       tx=tx,
       loss_fn=loss_fn,
+      task=task,
     )
 
   def variables(self) -> dict[str, Any]:

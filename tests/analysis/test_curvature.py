@@ -26,7 +26,9 @@ def _key(seed):
 
 
 def mlp_loss(params, batch):
-  return losses.softmax_cross_entropy(MODEL.apply({"params": params}, batch["x"]), batch["y"])
+  return losses.softmax_cross_entropy(
+    MODEL.apply({"params": params}, batch["x"]), batch["y"]
+  ).mean()
 
 
 def diag_loss(p):  # H = diag(1, ..., 50).

@@ -1,6 +1,5 @@
 """Tests for jaxnets.data.pipeline: shuffling before batching, fixed shapes, streaming."""
 
-import jax
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -58,28 +57,40 @@ def test_mismatched_lengths():
     next(data.batches({"x": np.zeros(3), "y": np.zeros(4)}, 2))
 
 
-def test_epoch_permutation_device_resident():
-  idx = data.epoch_permutation(jax.random.PRNGKey(0), 10, 3)
-  assert idx.shape == (3, 3) and isinstance(idx, jax.Array)
-  assert len(set(np.asarray(idx).ravel())) == 9
-  other = data.epoch_permutation(jax.random.PRNGKey(1), 10, 3)
-  assert not np.array_equal(idx, other)
+def test_one_epoch_order_for_every_path():
+  order = data.epoch_order(3, 2, 10)
+  assert sorted(order) == list(range(10))
+  np.testing.assert_array_equal(data.epoch_order(3, 2, 10), order)  # A function of (s, e).
+  # Distinct (seed, epoch) pairs give distinct orders, also when seed + epoch coincide.
+  assert not np.array_equal(data.epoch_order(0, 1, 50), data.epoch_order(1, 0, 50))
+  idx = data.epoch_indices(3, 2, 10, 3)
+  assert idx.shape == (3, 3) and idx.dtype == np.int32
+  np.testing.assert_array_equal(idx.ravel(), order[:9])
+  batched = np.concatenate([b["y"] for b in data.batches(_toy(10), 3, seed=3, epoch=2)])
+  np.testing.assert_array_equal(batched, order[:9])
 
 
-def test_stream_batches_shuffles_each_epoch_and_shards():
+@pytest.mark.parametrize("bad", [-1, 1.5, True])
+def test_bad_seeds(bad):
+  with pytest.raises(ValueError, match="non-negative integer"):
+    data.epoch_order(bad, 0, 5)
+
+
+def test_stream_batches_follow_the_in_memory_order_and_shard_rows():
   source = [{"x": np.float32(i), "y": np.int32(i)} for i in range(12)]
-  batches = list(data.stream_batches(source, 4, seed=0, num_epochs=2))
-  assert len(batches) == 6 and all(b["y"].shape == (4,) for b in batches)
-  e0 = np.concatenate([b["y"] for b in batches[:3]])
-  e1 = np.concatenate([b["y"] for b in batches[3:]])
-  assert sorted(e0) == sorted(e1) == list(range(12)) and not np.array_equal(e0, e1)
-  shard0 = np.concatenate(
-    [b["y"] for b in data.stream_batches(source, 2, shard_index=0, shard_count=2)]
-  )
-  shard1 = np.concatenate(
-    [b["y"] for b in data.stream_batches(source, 2, shard_index=1, shard_count=2)]
-  )
-  assert not set(shard0) & set(shard1) and len(shard0) + len(shard1) == 12
+  toy = {"x": np.arange(12, dtype=np.float32), "y": np.arange(12, dtype=np.int32)}
+  for epoch in (0, 1):
+    streamed = [b["y"] for b in data.stream_batches(source, 4, seed=7, epoch=epoch)]
+    in_memory = [b["y"] for b in data.batches(toy, 4, seed=7, epoch=epoch)]
+    np.testing.assert_array_equal(np.stack(streamed), np.stack(in_memory))
+  # Two hosts each read half of every global batch; together they read the global batch.
+  shard0 = [b["y"] for b in data.stream_batches(source, 4, seed=7, shard_index=0, shard_count=2)]
+  shard1 = [b["y"] for b in data.stream_batches(source, 4, seed=7, shard_index=1, shard_count=2)]
+  joined = [np.concatenate([a, b]) for a, b in zip(shard0, shard1, strict=True)]
+  first_epoch = [b["y"] for b in data.batches(toy, 4, seed=7, epoch=0)]
+  np.testing.assert_array_equal(np.stack(joined), np.stack(first_epoch))
+  with pytest.raises(ValueError, match="divisible by the number of hosts"):
+    next(data.stream_batches(source, 3, shard_count=2))
 
 
 def test_stream_batches_from_tfds_data_source():
@@ -89,7 +100,7 @@ def test_stream_batches_from_tfds_data_source():
       data.stream_batches(
         source,
         8,
-        transform=lambda r: {"x": r["image"].astype(np.float32) / 255, "y": np.int32(r["label"])},
+        transform=data.to_example,
       )
     )
   assert len(batches) == 2 and batches[0]["x"].shape == (8, 28, 28, 1)

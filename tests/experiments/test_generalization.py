@@ -57,13 +57,13 @@ def test_polynomial_effects(results):
     assert all(math.isfinite(v) and v >= 0 for v in values["train"] + values["test"])
 
 
-def test_weight_decay_lowers_test_loss_and_matches_optax(results):
+def test_weight_decay_lowers_test_loss_and_matches_the_scratch_l2_penalty(results):
   _, out = results
   wd = out["weight_decay"]
   assert wd["final_test"][1] < 0.5 * wd["final_test"][0]
   assert wd["w_norm"][1] < wd["w_norm"][0]
-  assert wd["scratch_vs_optax_max_abs_param_diff"] < 1e-4
-  np.testing.assert_allclose(wd["final_test"], wd["final_test_optax"], rtol=1e-4)
+  assert wd["scratch_vs_engine_max_abs_param_diff"] < 1e-4
+  np.testing.assert_allclose(wd["final_test"], wd["final_test_scratch"], rtol=1e-4)
 
 
 def test_dropout_numbers_are_sane(results):

@@ -83,3 +83,37 @@ def test_every_config_validates_and_names_registered_parts():
     assert config.model.name in MODELS and config.optimizer.name in OPTAX_OPTIMIZERS
     doc = importlib.import_module(f"experiments.configs.{name}").__doc__
     assert "python -m experiments.train" in doc and "xpected" in doc, name
+
+
+def _final(workdir):
+  import json
+
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    return json.loads(f.readlines()[-1])
+
+
+def test_softmax_and_mlp_configs_reach_their_expected_accuracy(tmp_path):
+  from experiments.configs import mlp_digits, softmax_digits
+  from jaxnets.train import train_and_evaluate
+
+  for module, floor in ((softmax_digits, 0.95), (mlp_digits, 0.97)):
+    config = module.get_config()
+    config.progress_bar, config.checkpoint_every_epochs = False, 0
+    workdir = tmp_path / module.__name__.rsplit(".", 1)[-1]
+    train_and_evaluate(config, str(workdir))
+    assert _final(workdir)["test_accuracy"] >= floor, module.__name__
+
+
+def test_linear_regression_config_recovers_w_and_b(tmp_path):
+  import numpy as np
+
+  from experiments.configs import linear_regression
+  from jaxnets.data.datasets import TRUE_B, TRUE_W
+  from jaxnets.train import train_and_evaluate
+
+  config = linear_regression.get_config()
+  config.progress_bar = False
+  state = train_and_evaluate(config, str(tmp_path))
+  np.testing.assert_allclose(state.params["Dense_0"]["kernel"][:, 0], TRUE_W, atol=0.01)
+  assert abs(float(state.params["Dense_0"]["bias"][0]) - TRUE_B) < 0.01
+  assert _final(tmp_path)["test_loss"] < 1e-4

@@ -24,7 +24,7 @@ def linear_data():
 @pytest.fixture(scope="module")
 def fitted(linear_data):
   x, y = linear_data
-  return S.sgd_fit(x, y, lr=LR, batch_size=BATCH, epochs=EPOCHS, key=jax.random.key(0))
+  return S.sgd_fit(x, y, lr=LR, batch_size=BATCH, epochs=EPOCHS, seed=0)
 
 
 def test_sgd_recovers_true_parameters(fitted):
@@ -46,15 +46,15 @@ def test_sgd_matches_closed_form_least_squares(fitted, linear_data):
 def test_sgd_matches_optax_sgd_with_jax_grad_step_for_step(fitted, linear_data):
   """The same minibatches through optax.sgd + jax.grad of losses.squared_loss."""
   x, y = linear_data
-  init_key, shuffle_key = jax.random.split(jax.random.key(0))
-  indices = S.minibatch_indices(shuffle_key, x.shape[0], BATCH, EPOCHS)
+  init_key = jax.random.key(0)
+  indices = data.run_indices(0, EPOCHS, x.shape[0], BATCH)
   opt = optax.sgd(LR)
 
   @jax.jit
   def run(params):
     def step(carry, idx):
       p, state = carry
-      grads = jax.grad(lambda p: losses.squared_loss(S.linreg_forward(p, x[idx]), y[idx]))(p)
+      grads = jax.grad(lambda p: losses.squared_loss(S.linreg_forward(p, x[idx]), y[idx]).mean())(p)
       updates, state = opt.update(grads, state)
       return (optax.apply_updates(p, updates), state), None
 
@@ -70,7 +70,7 @@ def test_sgd_matches_optax_sgd_with_jax_grad_step_for_step(fitted, linear_data):
 def test_linreg_grads_equal_jax_grad(linear_data):
   x, y = linear_data
   params = {"w": jnp.array([[0.3], [-0.7]]), "b": jnp.float32(0.2)}
-  loss = lambda p: losses.squared_loss(S.linreg_forward(p, x[:32]), y[:32])
+  loss = lambda p: losses.squared_loss(S.linreg_forward(p, x[:32]), y[:32]).mean()
   hand, auto = jax.jit(lambda p: (S.linreg_grads(p, x[:32], y[:32]), jax.grad(loss)(p)))(params)
   for k in params:
     np.testing.assert_allclose(hand[k], auto[k], rtol=1e-5, atol=1e-7)
@@ -78,7 +78,7 @@ def test_linreg_grads_equal_jax_grad(linear_data):
 
 def test_minibatch_indices_are_epoch_permutations():
   # The shapes sgd_fit used above, so the shuffle is already compiled.
-  idx = np.asarray(S.minibatch_indices(jax.random.key(1), 1000, BATCH, EPOCHS))
+  idx = np.asarray(data.run_indices(1, EPOCHS, 1000, BATCH))
   assert idx.shape == (EPOCHS, 1000 // BATCH, BATCH)
   for epoch in idx:  # Every example exactly once per epoch.
     np.testing.assert_array_equal(np.sort(epoch.ravel()), np.arange(1000))
@@ -96,7 +96,7 @@ def test_minibatch_indices_are_epoch_permutations():
 )
 def test_sgd_fit_bad_arguments(linear_data, kwargs, match):
   x, y = linear_data
-  args = dict(lr=LR, batch_size=BATCH, epochs=1, key=jax.random.key(0)) | kwargs
+  args = dict(lr=LR, batch_size=BATCH, epochs=1, seed=0) | kwargs
   with pytest.raises(ValueError, match=match):
     S.sgd_fit(x, y, **args)
 
@@ -104,9 +104,9 @@ def test_sgd_fit_bad_arguments(linear_data, kwargs, match):
 def test_sgd_fit_shape_errors(linear_data):
   x, y = linear_data
   with pytest.raises(ValueError, match="y must have shape \\(1000, 1\\)"):
-    S.sgd_fit(x, y[:, 0], LR, BATCH, 1, jax.random.key(0))
+    S.sgd_fit(x, y[:, 0], LR, BATCH, 1, 0)
   with pytest.raises(ValueError, match="x must be f32\\[n, d\\]"):
-    S.sgd_fit(x[:, 0], y, LR, BATCH, 1, jax.random.key(0))
+    S.sgd_fit(x[:, 0], y, LR, BATCH, 1, 0)
 
 
 # --- The 2-layer sigmoid MLP with squared loss ----------------------------------------------
@@ -202,7 +202,7 @@ def test_init_mlp_shapes():
 def test_mlp_loss_is_num_outputs_times_squared_loss():
   o, _ = S.mlp_forward(WORKED, WORKED_X)
   np.testing.assert_allclose(
-    S.mlp_loss(WORKED, WORKED_X, WORKED_T), 2 * losses.squared_loss(o, WORKED_T), rtol=1e-6
+    S.mlp_loss(WORKED, WORKED_X, WORKED_T), 2 * losses.squared_loss(o, WORKED_T).mean(), rtol=1e-6
   )
 
 

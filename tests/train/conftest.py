@@ -2,13 +2,13 @@
 
 import pytest
 
-from experiments.configs import default
+from jaxnets.train import default_config
 
 
 @pytest.fixture
 def tiny_config():
   """An MLP with dropout on digits: fast, and it exercises the dropout RNG path."""
-  config = default.get_config()
+  config = default_config()
   config.model = {"name": "mlp", "hidden": (32,), "num_classes": 10, "dropout_rate": 0.1}
   config.batch_size = 64
   config.num_epochs = 3

@@ -7,20 +7,24 @@ import textwrap
 
 import jax
 import numpy as np
-import pytest
 
-from jaxnets.train import sharding, train_and_evaluate
+from jaxnets.train import train_and_evaluate
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 _SCRIPT = textwrap.dedent("""
     import sys
     import jax, numpy as np
-    from experiments.configs import mlp_digits
     from jaxnets.params import named_parameters
-    from jaxnets.train import train_and_evaluate
+    from jaxnets.train import default_config, train_and_evaluate
     assert jax.device_count() == 8, jax.devices()
-    config = mlp_digits.get_config()
+    config = default_config()
+    config.batch_size = 12
+    try:
+      train_and_evaluate(config, sys.argv[1])
+      raise AssertionError("a batch of 12 over 8 devices was accepted")
+    except ValueError as err:
+      assert "divisible by the number of devices (8)" in str(err), err
     config.num_epochs, config.batch_size, config.progress_bar = 2, 64, False
     config.checkpoint_every_epochs = 0
     state = train_and_evaluate(config, sys.argv[1])
@@ -48,10 +52,10 @@ def test_eight_devices_match_one_device(tmp_path):
   )
   assert proc.returncode == 0, proc.stderr[-3000:]
 
-  from experiments.configs import mlp_digits
   from jaxnets.params import named_parameters
+  from jaxnets.train import default_config
 
-  config = mlp_digits.get_config()
+  config = default_config()
   config.num_epochs, config.batch_size, config.progress_bar = 2, 64, False
   config.checkpoint_every_epochs = 0
   assert jax.device_count() == 1
@@ -60,11 +64,3 @@ def test_eight_devices_match_one_device(tmp_path):
   assert set(eight.files) == set(one)
   for name, value in one.items():
     np.testing.assert_allclose(eight[name], value, rtol=2e-4, atol=2e-5, err_msg=name)
-
-
-def test_batch_size_must_split_over_devices():
-  mesh = sharding.make_mesh(jax.devices() * 1)
-  sharding.check_batch_size(8, mesh)
-  fake = type("M", (), {"devices": np.zeros(8)})()
-  with pytest.raises(ValueError, match="divisible by the number of devices"):
-    sharding.check_batch_size(12, fake)

@@ -6,7 +6,7 @@ import numpy as np
 import optax
 
 from jaxnets import losses, models
-from jaxnets.train import TrainState, eval_step, train_epoch_scan, train_step
+from jaxnets.train import TrainState, eval_step, run_keys, train_epoch, train_step
 
 
 def _state(model, tx=None):
@@ -14,7 +14,7 @@ def _state(model, tx=None):
     model=model,
     tx=tx or optax.sgd(0.1),
     loss_fn=losses.softmax_cross_entropy,
-    rng=jax.random.PRNGKey(0),
+    seed=0,
     sample_x=jnp.zeros((1, 6)),
   )
 
@@ -37,7 +37,7 @@ def test_train_step_equals_manual_optax_update():
   grads = jax.grad(loss)(state.params)
   updates, _ = tx.update(grads, tx.init(state.params), state.params)
   expected = optax.apply_updates(state.params, updates)
-  new_state, metrics = jax.jit(train_step)(state, batch, state.rng)
+  new_state, metrics = jax.jit(train_step)(state, batch)
   jax.tree_util.tree_map(
     lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7), new_state.params, expected
   )
@@ -52,13 +52,13 @@ def test_dropout_mask_changes_every_step():
   step = jax.jit(train_step)
   losses_seen = []
   for _ in range(3):
-    state, metrics = step(state, batch, state.rng)
+    state, metrics = step(state, batch)
     losses_seen.append(float(metrics["loss"]))
   assert len(set(losses_seen)) == 3
   # And the same step with the same key repeats exactly (resumability).
   s0 = _state(model, optax.sgd(0.0))
-  a = step(s0, batch, s0.rng)[1]["loss"]
-  b = step(_state(model, optax.sgd(0.0)), batch, s0.rng)[1]["loss"]
+  a = step(s0, batch)[1]["loss"]
+  b = step(_state(model, optax.sgd(0.0)), batch)[1]["loss"]
   assert float(a) == float(b)
 
 
@@ -77,13 +77,54 @@ def test_scan_epoch_equals_python_loop_of_steps():
   model = models.MLP(hidden=(5,), num_classes=3, dropout_rate=0.2)
   data = _batch(12)
   indices = jnp.array([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
-  scanned, metrics = jax.jit(train_epoch_scan)(_state(model), data, indices)
+  scanned, metrics = jax.jit(train_epoch)(_state(model), data, indices)
   state = _state(model)
   for idx in indices:
-    state, _ = train_step(state, {k: v[idx] for k, v in data.items()}, state.rng)
+    state, _ = train_step(state, {k: v[idx] for k, v in data.items()})
   jax.tree_util.tree_map(
     lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
     scanned.params,
     state.params,
   )
   assert metrics["loss"].shape == (3,)
+
+
+def test_losses_are_reduced_per_example_in_train_and_eval_steps():
+  """The step means the per-example losses; evaluation sums them: the two agree."""
+  model = models.MLP(hidden=(5,), num_classes=3)
+  state, batch = _state(model, optax.sgd(0.0)), _batch(8)
+  _, metrics = jax.jit(train_step)(state, batch)
+  sums = eval_step(state, batch)
+  np.testing.assert_allclose(metrics["loss"], sums["loss_sum"] / 8, rtol=1e-6)
+  np.testing.assert_allclose(metrics["accuracy"], sums["correct"] / 8)
+
+
+def test_regression_task_reports_no_accuracy():
+  model = models.LinearRegression()
+  state = TrainState.create(
+    model=model,
+    tx=optax.sgd(0.1),
+    loss_fn=losses.squared_loss,
+    seed=0,
+    sample_x=jnp.zeros((1, 2)),
+    task="regression",
+  )
+  batch = {"x": jnp.ones((4, 2)), "y": jnp.zeros((4, 1))}
+  _, metrics = train_step(state, batch)
+  assert sorted(metrics) == ["loss"] and sorted(eval_step(state, batch)) == ["count", "loss_sum"]
+
+
+def test_run_keys_are_the_state_keys():
+  """A state's dropout key is the step key of its seed; the parameters come from the init key."""
+  model = models.MLP(hidden=(4,), num_classes=3)
+  init_key, step_key = run_keys(7)
+  state = TrainState.create(
+    model=model,
+    tx=optax.sgd(0.1),
+    loss_fn=losses.softmax_cross_entropy,
+    seed=7,
+    sample_x=jnp.zeros((1, 6)),
+  )
+  expected = model.init({"params": init_key}, jnp.zeros((1, 6)))["params"]
+  jax.tree_util.tree_map(np.testing.assert_array_equal, state.params, expected)
+  np.testing.assert_array_equal(jax.random.key_data(state.rng), jax.random.key_data(step_key))

@@ -1,0 +1,130 @@
+"""From a validated config to the parts of a run: task, loss, model, optimizer and data.
+
+This is the edge of the engine: the only module below the public entry points that reads a
+config. Everything it returns is a plain value (a module, a transformation, arrays).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import flax.linen as nn
+import jax
+import ml_collections
+import numpy as np
+import optax
+
+from jaxnets import data, losses, models, optim
+from jaxnets.types import Batch
+
+Splits = dict[str, Batch]
+
+
+def task(config: ml_collections.ConfigDict) -> str:
+  """The run's task: ``config.task``, or the one its dataset declares."""
+  return config.task if config.task is not None else data.task(config.dataset)
+
+
+def loss_name(config: ml_collections.ConfigDict) -> str:
+  """The run's loss: ``config.loss``, or the default loss of its task."""
+  return config.loss if config.loss is not None else losses.DEFAULT_LOSS[task(config)]
+
+
+def loss(config: ml_collections.ConfigDict) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """The run's per-example loss function."""
+  return losses.get_loss(loss_name(config))
+
+
+def model(config: ml_collections.ConfigDict) -> nn.Module:
+  """The configured model (unbound; nothing initialized)."""
+  kwargs = {k: v for k, v in config.model.items() if k != "name"}
+  return models.get_model(config.model.name, **kwargs)
+
+
+def _kernels(params: Any) -> Any:
+  """Weight-decay mask: True for kernels (ndim >= 2), False for biases and scales."""
+  return jax.tree_util.tree_map(lambda p: np.ndim(p) >= 2, params)
+
+
+def optimizer(
+  config: ml_collections.ConfigDict, steps_per_epoch: int, *, decay: bool | None = None
+) -> optax.GradientTransformation:
+  """The configured optimizer, its weight decay and learning-rate schedule, as one chain.
+
+  Every hyperparameter is injected into the optimizer state, so it can be read and changed
+  by name (:func:`jaxnets.optim.hyperparams.set_hyperparameters`): ``learning_rate`` and the
+  optimizer's own, plus ``weight_decay`` when the chain decays.
+
+  Args:
+    config: a validated config.
+    steps_per_epoch: optimizer steps per epoch (for the length of a decaying schedule).
+    decay: chain ``optax.add_decayed_weights`` first (default: when ``weight_decay > 0``);
+      a sweep whose members set their own ``weight_decay`` forces it on.
+
+  Returns:
+    ``add_decayed_weights(λ) → optimizer(η) → schedule multiplier``, the parts in use.
+  """
+  kwargs = {k: v for k, v in config.optimizer.items() if k not in ("name", "learning_rate")}
+  base = optim.get_optimizer(
+    config.optimizer.name, config.optimizer.learning_rate, impl=config.optimizer_impl, **kwargs
+  )
+  decay = config.weight_decay > 0 if decay is None else decay
+  if decay and "weight_decay" in kwargs:
+    raise ValueError(
+      f"config.optimizer.weight_decay ({config.optimizer.name}'s own) and config.weight_decay "
+      "are both set; use one of them."
+    )
+  parts = [base]
+  if decay:
+    mask = _kernels if config.weight_decay_params == "kernels" else None
+    decayed = optax.inject_hyperparams(optax.add_decayed_weights, static_args=("mask",))
+    parts.insert(0, decayed(weight_decay=config.weight_decay, mask=mask))
+  if config.lr_schedule == "cosine":
+    total = config.num_epochs * steps_per_epoch
+    parts.append(optax.scale_by_schedule(optax.cosine_decay_schedule(1.0, total)))
+  return parts[0] if len(parts) == 1 else optax.chain(*parts)
+
+
+def load_splits(config: ml_collections.ConfigDict, names: tuple[str, ...]) -> Splits:
+  """The named splits of ``config.dataset`` in host memory (resized when asked)."""
+  kw = dict(data_dir=config.data_dir, image_size=config.image_size)
+  return {name: data.load(config.dataset, name, **kw) for name in names}
+
+
+def input_statistics(train_x: np.ndarray) -> dict[str, np.ndarray]:
+  """Per-feature mean and standard deviation (+1e-6) of the training inputs."""
+  return {"mean": train_x.mean(0), "std": train_x.std(0) + 1e-6}
+
+
+def standardize(splits: Mapping[str, Batch], stats: Mapping[str, np.ndarray]) -> Splits:
+  """Every split with ``x`` replaced by ``(x - mean) / std`` (other arrays untouched)."""
+  out = {}
+  for name, split in splits.items():
+    out[name] = dict(split)
+    out[name]["x"] = ((split["x"] - stats["mean"]) / stats["std"]).astype(np.float32)
+  return out
+
+
+def check_model_fits_data(
+  module: nn.Module, sample_x: np.ndarray, targets: np.ndarray, task: str, model_name: str
+) -> None:
+  """Raises ValueError when the model's outputs cannot be scored against ``targets``."""
+  init = lambda x: module.init_with_output(jax.random.key(0), x, train=False)[0]
+  out = jax.eval_shape(init, sample_x)
+  if task == "classification":
+    if not np.issubdtype(targets.dtype, np.integer):
+      raise ValueError(
+        f"A classification task needs integer labels, but the targets are {targets.dtype}; "
+        "set config.task='regression' (and config.loss='squared') for real-valued targets."
+      )
+    n_classes = int(max(targets.max(), 0)) + 1
+    if out.ndim != 2 or out.shape[-1] < n_classes:
+      raise ValueError(
+        f"Model {model_name!r} outputs shape {out.shape[1:]} per example but the labels go "
+        f"up to {n_classes - 1}; set config.model.num_classes >= {n_classes}."
+      )
+  elif out.shape[1:] != targets.shape[1:]:
+    raise ValueError(
+      f"Model {model_name!r} outputs shape {out.shape[1:]} per example but the targets have "
+      f"shape {targets.shape[1:]}."
+    )
