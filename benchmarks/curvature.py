@@ -80,7 +80,7 @@ def main(argv):
 
   tasks = {
     "gradient": lambda: dataset_gradient(params, data, bs),
-    "hvp": lambda: curvature._hvp_jit(loss_fn, params, v, data, bs),
+    "hvp": lambda: curvature.hvp_core(loss_fn, params, v, data, bs),
     "hvp_api": lambda: analysis.hvp(loss_fn, params, v, data=data, batch_size=bs),
     "lanczos": lambda: (
       analysis.top_eigenvalues(

@@ -33,7 +33,7 @@ from jaxnets import data as jdata
 from jaxnets.models import get_model
 
 
-def _key(seed: int, *fold: int) -> jax.Array:
+def rbg_key(seed: int, *fold: int) -> jax.Array:
   """PRNG keys of the "rbg" generator: statistically fine here and several times faster to
   compile on CPU than the default threefry (init and every Lanczos start vector use them)."""
   key = jax.random.key(seed, impl="rbg")
@@ -42,7 +42,7 @@ def _key(seed: int, *fold: int) -> jax.Array:
   return key
 
 
-def _make_loss(model, loss: str, num_classes: int):
+def make_loss(model, loss: str, num_classes: int):
   if loss == "squared":
 
     def loss_fn(params, batch):
@@ -115,8 +115,8 @@ def run(
   n = min(num_examples, len(train["y"]))
   batch = {"x": jnp.asarray(train["x"][:n]), "y": jnp.asarray(train["y"][:n])}
   model = get_model("mlp", hidden=tuple(hidden), num_classes=num_classes, activation=activation)
-  params0 = jax.jit(model.init)(_key(seed), batch["x"][:1])["params"]
-  loss_fn = _make_loss(model, loss, num_classes)
+  params0 = jax.jit(model.init)(rbg_key(seed), batch["x"][:1])["params"]
+  loss_fn = make_loss(model, loss, num_classes)
   num_params = int(sum(np.size(p) for p in jax.tree_util.tree_leaves(params0)))
 
   @jax.jit
@@ -134,7 +134,7 @@ def run(
       loss_fn,
       params,
       1,
-      _key(seed, step),
+      rbg_key(seed, step),
       data=batch,
       num_iters=min(lanczos_iters, num_params),
       tol=0.05,
@@ -203,7 +203,7 @@ def run(
   density = analysis.spectral_density(
     loss_fn,
     final_params[mid],
-    _key(seed, 1_000_002),
+    rbg_key(seed, 1_000_002),
     num_probes=slq_probes,
     num_iters=min(slq_iters, num_params),
     data=batch,

@@ -13,4 +13,16 @@ Example:
 
 __version__ = "0.1.0"
 
-from jaxnets import analysis, data, losses, models, optim  # noqa: E402,F401
+from jaxnets import analysis, data, losses, models, nn, optim, params, train  # noqa: E402
+
+__all__ = [
+  "__version__",
+  "analysis",
+  "data",
+  "losses",
+  "models",
+  "nn",
+  "optim",
+  "params",
+  "train",
+]

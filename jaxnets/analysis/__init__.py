@@ -16,7 +16,7 @@ Example:
   'positive definite'
 """
 
-from jaxnets.analysis.calculus import (  # noqa: F401
+from jaxnets.analysis.calculus import (
   STATIONARY_TYPES,
   classify_hessian_eigenvalues,
   classify_stationary_point,
@@ -27,7 +27,7 @@ from jaxnets.analysis.calculus import (  # noqa: F401
   steepest_ascent,
   taylor_approx,
 )
-from jaxnets.analysis.curvature import (  # noqa: F401
+from jaxnets.analysis.curvature import (
   Eigenpairs,
   LanczosResult,
   SpectralDensity,
@@ -41,7 +41,7 @@ from jaxnets.analysis.curvature import (  # noqa: F401
   top_eigenvalues,
   tridiagonal_eigh,
 )
-from jaxnets.analysis.linalg import (  # noqa: F401
+from jaxnets.analysis.linalg import (
   DEFINITENESS,
   adjugate,
   check_finite,
@@ -56,7 +56,7 @@ from jaxnets.analysis.linalg import (  # noqa: F401
   mm,
   norm,
 )
-from jaxnets.analysis.quadratic import (  # noqa: F401
+from jaxnets.analysis.quadratic import (
   condition_number,
   contraction_factor,
   gradient_descent,
@@ -64,3 +64,46 @@ from jaxnets.analysis.quadratic import (  # noqa: F401
   optimal_learning_rate,
   quadratic_function,
 )
+
+__all__ = [
+  "DEFINITENESS",
+  "Eigenpairs",
+  "LanczosResult",
+  "STATIONARY_TYPES",
+  "SpectralDensity",
+  "TraceEstimate",
+  "adjugate",
+  "check_finite",
+  "classify_hessian_eigenvalues",
+  "classify_stationary_point",
+  "condition_number",
+  "contraction_factor",
+  "definiteness",
+  "determinant",
+  "directional_derivative",
+  "eig",
+  "gaussian_smoothed_density",
+  "gradient",
+  "gradient_descent",
+  "hessian",
+  "hessian_trace",
+  "hvp",
+  "inner",
+  "inverse_adjugate",
+  "inverse_gauss_jordan",
+  "is_positive_definite",
+  "is_symmetric",
+  "lanczos",
+  "max_stable_learning_rate",
+  "mm",
+  "norm",
+  "optimal_learning_rate",
+  "plot_spectral_density",
+  "quadratic_function",
+  "spectral_density",
+  "stationary_points",
+  "steepest_ascent",
+  "taylor_approx",
+  "top_eigenvalues",
+  "tridiagonal_eigh",
+]

@@ -177,7 +177,8 @@ def _flat_hvp(
 
 
 @functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size"))
-def _hvp_jit(loss_fn, params, v, data, batch_size):
+def hvp_core(loss_fn, params, v, data, batch_size):
+  """:func:`hvp` without its host-side input checks: the jitted computation alone."""
   flat, unravel = ravel_pytree(params)
   v_flat, _ = ravel_pytree(v)
   return unravel(_flat_hvp(loss_fn, flat, unravel, data, batch_size)(v_flat))
@@ -222,7 +223,7 @@ def hvp(
         f"hvp: v leaf of shape {jnp.shape(t)} does not match the params leaf "
         f"of shape {jnp.shape(p)}."
       )
-  return _hvp_jit(loss_fn, params, v, data, batch_size)
+  return hvp_core(loss_fn, params, v, data, batch_size)
 
 
 # --------------------------------------------------------------------------- Lanczos
@@ -325,7 +326,7 @@ def tridiagonal_eigh(alphas: jax.Array, betas: jax.Array) -> tuple[np.ndarray, n
 
 
 @functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size", "num_iters"))
-def _lanczos_jit(loss_fn, params, data, key, batch_size, num_iters) -> LanczosResult:
+def lanczos_core(loss_fn, params, data, key, batch_size, num_iters) -> LanczosResult:
   """One Lanczos run on the dataset Hessian from a random start, entirely on the device."""
   flat, unravel = ravel_pytree(params)
   matvec = _flat_hvp(loss_fn, flat, unravel, data, batch_size)
@@ -414,7 +415,7 @@ def top_eigenvalues(
   if num_iters < k:
     raise ValueError(f"top_eigenvalues: num_iters={num_iters} must be >= k={k}.")
   num_iters = min(num_iters, n)
-  res = _lanczos_jit(loss_fn, params, data, key, batch_size, int(num_iters))
+  res = lanczos_core(loss_fn, params, data, key, batch_size, int(num_iters))
   alphas, betas = np.asarray(res.alphas), np.asarray(res.betas)  # After the loop: one sync.
   _check_result((alphas, betas), "top_eigenvalues")
   theta, s = tridiagonal_eigh(alphas, betas)
@@ -577,7 +578,7 @@ def spectral_density(
     raise ValueError(f"spectral_density: sigma must be positive, got {sigma!r}.")
   nodes, weights = [], []
   for i in range(num_probes):  # Each probe is one device-side Lanczos run (shared compile).
-    res = _lanczos_jit(
+    res = lanczos_core(
       loss_fn, params, data, jax.random.fold_in(key, i), batch_size, min(num_iters, n)
     )
     alphas, betas = np.asarray(res.alphas), np.asarray(res.betas)
@@ -624,13 +625,13 @@ def plot_spectral_density(
     >>> os.path.exists(plot_spectral_density(sd, os.path.join(tempfile.mkdtemp(), "d.png")))
     True
   """
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  # A bare Figure draws with matplotlib's Agg canvas: no pyplot, and the caller's backend
+  # (a notebook's, say) is left as it is.
+  from matplotlib.figure import Figure
 
   grid, dens = np.asarray(density.grid), np.asarray(density.density)
-  fig, ax = plt.subplots(figsize=(6, 4))
+  fig = Figure(figsize=(6, 4))
+  ax = fig.subplots()
   ax.plot(grid, dens, label=f"SLQ ({density.nodes.shape[0]} probes, σ={density.sigma:.2g})")
   if reference_eigenvalues is not None:
     ax.hist(
@@ -645,7 +646,6 @@ def plot_spectral_density(
   ax.legend()
   fig.tight_layout()
   fig.savefig(path, dpi=100)
-  plt.close(fig)
   return path
 
 

@@ -1,5 +1,14 @@
 """Flax linen models and the ``get_model`` registry."""
 
-from jaxnets.models.linear import LinearRegression, SoftmaxRegression, least_squares  # noqa: F401
-from jaxnets.models.mlp import MLP  # noqa: F401
-from jaxnets.models.registry import MODELS, get_model  # noqa: F401
+from jaxnets.models.linear import LinearRegression, SoftmaxRegression, least_squares
+from jaxnets.models.mlp import MLP
+from jaxnets.models.registry import MODELS, get_model
+
+__all__ = [
+  "LinearRegression",
+  "MLP",
+  "MODELS",
+  "SoftmaxRegression",
+  "get_model",
+  "least_squares",
+]

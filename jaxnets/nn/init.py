@@ -80,7 +80,7 @@ def _check_mode(mode: str) -> None:
     raise ValueError(f"Unknown fan mode {mode!r}; valid modes: {list(MODES)}.")
 
 
-def _truncated_normal_std() -> float:
+def truncated_normal_std() -> float:
   """Standard deviation of N(0, 1) truncated to [-c, c] (c = 2): ≈ 0.87962566."""
   c = _TRUNCATION
   mass = math.erf(c / math.sqrt(2.0))  # P(|z| <= c)
@@ -115,7 +115,7 @@ def _sampler(
       return (std * jax.random.normal(key, shape, jnp.float32)).astype(dtype)
     # Truncated normal: rescale so that the variance is still std².
     z = _standard_truncated_normal(key, shape, jnp.float32)
-    return (z * (std / _truncated_normal_std())).astype(dtype)
+    return (z * (std / truncated_normal_std())).astype(dtype)
 
   return init
 

@@ -142,7 +142,7 @@ def _all_eqns(jaxpr):
 
 
 def test_lanczos_never_forms_the_hessian_nor_syncs_with_host(problem):
-  closed = jax.make_jaxpr(lambda p, d, k: curvature._lanczos_jit(mlp_loss, p, d, k, BATCH, 30))(
+  closed = jax.make_jaxpr(lambda p, d, k: curvature.lanczos_core(mlp_loss, p, d, k, BATCH, 30))(
     problem["params"], problem["data"], _key(0)
   )
   eqns = list(_all_eqns(closed.jaxpr))

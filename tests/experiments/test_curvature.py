@@ -36,9 +36,9 @@ def test_curvature_experiment_tracks_sharpness(tmp_path):
   train = jdata.load("digits", "train")
   batch = {"x": train["x"][:64], "y": train["y"][:64]}
   model = get_model("mlp", hidden=(4,), num_classes=10, activation="tanh")
-  params = model.init(curvature._key(0), batch["x"][:1])["params"]
+  params = model.init(curvature.rbg_key(0), batch["x"][:1])["params"]
   flat, unravel = ravel_pytree(params)
-  loss_fn = curvature._make_loss(model, "squared", 10)
+  loss_fn = curvature.make_loss(model, "squared", 10)
   dense = jax.jit(jax.hessian(lambda q: loss_fn(unravel(q), batch)))(flat)
   top = np.linalg.eigvalsh(np.asarray(dense, np.float64))[-1]
   np.testing.assert_allclose(stable["initial_sharpness"], top, rtol=1e-3)

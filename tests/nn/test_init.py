@@ -84,7 +84,7 @@ def test_variances_and_bounds_follow_the_formulas(shape):
 
 
 def test_truncated_normal_constant():
-  assert init._truncated_normal_std() == pytest.approx(0.87962566103423978, abs=1e-12)
+  assert init.truncated_normal_std() == pytest.approx(0.87962566103423978, abs=1e-12)
 
 
 def test_compute_fans():

@@ -177,3 +177,17 @@ def data_source(
   """
   builder = prepare(name, data_dir=data_dir, manual_dir=manual_dir, download=download)
   return tfds.data_source(builder.name, split=split, data_dir=data_dir, download=False)
+
+
+__all__ = [
+  "BUILDERS",
+  "JaxnetsCifar10",
+  "JaxnetsFashionMnist",
+  "JaxnetsMnist",
+  "SourceFilesBuilder",
+  "data_source",
+  "default_manual_dir",
+  "files_help",
+  "get_builder",
+  "prepare",
+]
