@@ -23,7 +23,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from jax.typing import ArrayLike
 
-from jaxnets.analysis.linalg import _is_traced, check_finite
+from jaxnets.analysis.linalg import check_finite, is_traced
 
 PyTree = Any
 ScalarFn = Callable[..., jax.Array]
@@ -126,7 +126,7 @@ def directional_derivative(f: ScalarFn, x: PyTree, u: PyTree) -> jax.Array:
         f"match x leaf of shape {jnp.shape(xl)}."
       )
   unit, size = _unit(u)
-  if not _is_traced(size):
+  if not is_traced(size):
     check_finite(size, "directional_derivative direction u")
     if float(size) == 0.0:
       raise ValueError(

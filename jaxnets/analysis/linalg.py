@@ -37,8 +37,21 @@ DEFINITENESS = (
 )
 
 
-def _is_traced(x) -> bool:
+def is_traced(x) -> bool:
+  """Whether ``x`` is a tracer (inside ``jit``, ``vmap``, ``grad``) rather than a concrete value.
+
+  Host-checked functions use it to refuse, or skip a check of, values they cannot look at.
+
+  Example:
+    >>> seen = []
+    >>> _ = jax.jit(lambda x: seen.append(is_traced(x)) or x)(jnp.ones(2))
+    >>> is_traced(jnp.ones(2)), seen
+    (False, [True])
+  """
   return isinstance(x, jax.core.Tracer)
+
+
+_is_traced = is_traced  # The former private name, still imported by jaxnets.analysis.quadratic.
 
 
 def _float_array(x: ArrayLike, name: str) -> jax.Array:
@@ -51,7 +64,7 @@ def _float_array(x: ArrayLike, name: str) -> jax.Array:
 
 def check_finite(x: ArrayLike, name: str) -> None:
   """Raises ``ValueError`` if a concrete array holds NaN or inf (a no-op on tracers)."""
-  if _is_traced(x):
+  if is_traced(x):
     return
   arr = np.asarray(x)
   if not np.all(np.isfinite(arr)):
@@ -70,7 +83,7 @@ def _concrete_square_matrix(a: ArrayLike, fn: str, traced_message: str) -> jax.A
   """The checks of every host-checked matrix function: float, square, concrete, finite."""
   a = _float_array(a, fn)
   _check_square(a, fn)
-  if _is_traced(a):
+  if is_traced(a):
     raise ValueError(traced_message)
   check_finite(a, f"{fn} input")
   return a
@@ -226,7 +239,7 @@ def is_symmetric(a: ArrayLike, rtol: float | None = None) -> bool:
   """
   a = _float_array(a, "is_symmetric")
   _check_square(a, "is_symmetric")
-  if _is_traced(a):
+  if is_traced(a):
     raise ValueError("is_symmetric needs concrete values; it cannot run under jit.")
   arr = np.asarray(a)
   rtol = _default_rtol(arr.shape[0], arr.dtype) * 10 if rtol is None else rtol
@@ -258,7 +271,7 @@ def eig(a: ArrayLike, symmetric: bool | None = None) -> tuple[jax.Array, jax.Arr
   _check_square(a, "eig")
   check_finite(a, "eig input")
   if symmetric is None:
-    if _is_traced(a):
+    if is_traced(a):
       raise ValueError(
         "eig(symmetric=None) tests symmetry on concrete values; under jit "
         "pass symmetric=True or symmetric=False."
@@ -280,6 +293,14 @@ def _eig_general(a: jax.Array) -> tuple[jax.Array, jax.Array]:
 # --------------------------------------------------------------------------- determinants
 
 
+def _swap_in_pivot(m: jax.Array, k: jax.Array, rows: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """Partial pivoting: swaps the row ``p >= k`` with the largest ``|m[p, k]|`` into row ``k``."""
+  col = jnp.where(rows >= k, jnp.abs(m[:, k]), -1.0)
+  p = jnp.argmax(col)
+  perm = rows.at[k].set(p).at[p].set(k)
+  return m[perm], p
+
+
 @jax.jit
 def _lu_pivots(a: jax.Array) -> tuple[jax.Array, jax.Array]:
   """Gaussian elimination with partial pivoting; returns (pivots [n], permutation sign)."""
@@ -288,10 +309,7 @@ def _lu_pivots(a: jax.Array) -> tuple[jax.Array, jax.Array]:
 
   def step(k, carry):
     m, pivots, sign = carry
-    col = jnp.where(rows >= k, jnp.abs(m[:, k]), -1.0)
-    p = jnp.argmax(col)
-    perm = rows.at[k].set(p).at[p].set(k)
-    m = m[perm]
+    m, p = _swap_in_pivot(m, k, rows)
     sign = jnp.where(p != k, -sign, sign)
     pivot = m[k, k]
     safe = jnp.where(pivot == 0, 1.0, pivot)
@@ -304,10 +322,32 @@ def _lu_pivots(a: jax.Array) -> tuple[jax.Array, jax.Array]:
   return pivots, sign
 
 
+@jax.jit
+def _det_parts(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """``det A = m · 2**e`` with ``|m|`` in [0.5, 1) (or m = 0): a determinant in log₂ space.
+
+  The product of the pivots is accumulated as a mantissa renormalized after every factor and
+  an integer exponent, so it neither overflows nor underflows whatever the scale of ``A``;
+  scaling by powers of two is exact, so the digits are those of the plain product.
+  """
+  pivots, sign = _lu_pivots(a)
+
+  def step(k, carry):
+    m, e = carry
+    pm, pe = jnp.frexp(pivots[k])
+    m, de = jnp.frexp(m * pm)
+    return m, e + pe + de
+
+  return jax.lax.fori_loop(0, a.shape[0], step, (sign, jnp.zeros((), jnp.int32)))
+
+
 def determinant(a: ArrayLike) -> jax.Array:
   """Determinant from scratch: product of the pivots of Gaussian elimination (jittable).
 
   .. math:: \\det A = (-1)^{\\#\\text{swaps}} \\prod_k u_{kk}, \\qquad PA = LU
+
+  The product is formed in log₂ space (mantissa and exponent), so only a determinant that is
+  itself out of range overflows (to ±inf) or underflows (to 0).
 
   Example:
     >>> round(float(determinant(jnp.array([[1., 2.], [3., 4.]]))), 4)
@@ -320,20 +360,25 @@ def determinant(a: ArrayLike) -> jax.Array:
 
 @jax.jit
 def _det(a: jax.Array) -> jax.Array:
-  pivots, sign = _lu_pivots(a)
-  return sign * jnp.prod(pivots)
+  return jnp.ldexp(*_det_parts(a))
+
+
+@jax.jit
+def _cofactor_parts(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """``adj(A) = m · 2**e`` entrywise (mantissas [n, n] with signs, exponents [n, n])."""
+  n = a.shape[0]
+  if n == 1:  # adj of a 1×1 matrix is [[1]] = 0.5 · 2¹.
+    return jnp.full((1, 1), 0.5, a.dtype), jnp.ones((1, 1), jnp.int32)
+  keep = np.array([np.delete(np.arange(n), i) for i in range(n)])  # [n, n-1] static indices
+  minors = a[keep[:, None, :, None], keep[None, :, None, :]]  # [n, n, n-1, n-1]
+  m, e = jax.vmap(jax.vmap(_det_parts))(minors)  # det(minor_ij) = m_ij · 2**e_ij
+  signs = (-1.0) ** (np.arange(n)[:, None] + np.arange(n)[None, :])
+  return (signs * m).T.astype(a.dtype), e.T  # adj(A) = Cᵀ
 
 
 @jax.jit
 def _adjugate(a: jax.Array) -> jax.Array:
-  n = a.shape[0]
-  if n == 1:
-    return jnp.ones_like(a)
-  keep = np.array([np.delete(np.arange(n), i) for i in range(n)])  # [n, n-1] static indices
-  minors = a[keep[:, None, :, None], keep[None, :, None, :]]  # [n, n, n-1, n-1]
-  dets = jax.vmap(jax.vmap(_det))(minors)  # M_ij = det(minor_ij)
-  signs = (-1.0) ** (np.arange(n)[:, None] + np.arange(n)[None, :])
-  return (signs * dets).T.astype(a.dtype)  # adj(A) = Cᵀ
+  return jnp.ldexp(*_cofactor_parts(a))
 
 
 def adjugate(a: ArrayLike) -> jax.Array:
@@ -353,20 +398,31 @@ def adjugate(a: ArrayLike) -> jax.Array:
   return _adjugate(a)
 
 
-def _raise_singular(fn: str, detail: str) -> None:
-  raise ValueError(
-    f"{fn}: the matrix is singular to working precision ({detail}); only "
-    "invertible (non-singular) matrices have an inverse."
-  )
+def _check_inverse(fn: str, a: jax.Array, pivots: jax.Array, inv: jax.Array, rtol: float) -> None:
+  """Raises if a pivot says ``A`` is singular to working precision, or if ``A⁻¹`` overflowed."""
+  scale = float(np.max(np.abs(np.asarray(a))))
+  smallest = float(np.min(np.abs(np.asarray(pivots))))
+  if not smallest > rtol * scale:
+    raise ValueError(
+      f"{fn}: the matrix is singular to working precision (smallest pivot of the "
+      f"elimination {smallest:.3g} <= rtol * max|A| = {rtol * scale:.3g}); only invertible "
+      "(non-singular) matrices have an inverse."
+    )
+  if not np.all(np.isfinite(np.asarray(inv))):
+    big = float(jnp.finfo(a.dtype).max)
+    raise ValueError(
+      f"{fn}: the matrix is invertible but its inverse overflows {a.dtype}: some entry of "
+      f"A⁻¹ exceeds {big:.3g} in magnitude. Scale A (A⁻¹ = s (sA)⁻¹) or use float64."
+    )
 
 
 @jax.jit
 def _adjugate_inverse(a: jax.Array) -> tuple[jax.Array, jax.Array]:
-  """(adj(A) / det A, Hadamard ratio |det A| / prod of row norms)."""
-  det = _det(a)
-  row_norms = jnp.sqrt(jnp.sum(jnp.square(a), axis=1))
-  ratio = jnp.where(jnp.all(row_norms > 0), jnp.abs(det) / jnp.prod(row_norms), 0.0)
-  return _adjugate(a) / jnp.where(det == 0, 1.0, det), ratio
+  """(adj(A) / det A formed in log₂ space, pivots of the elimination of A)."""
+  det_m, det_e = _det_parts(a)
+  adj_m, adj_e = _cofactor_parts(a)
+  inv = jnp.ldexp(adj_m / jnp.where(det_m == 0, 1.0, det_m), adj_e - det_e)
+  return inv, _lu_pivots(a)[0]
 
 
 def inverse_adjugate(a: ArrayLike, rtol: float | None = None) -> jax.Array:
@@ -374,20 +430,25 @@ def inverse_adjugate(a: ArrayLike, rtol: float | None = None) -> jax.Array:
 
   .. math:: A^{-1} = \\frac{\\operatorname{adj}(A)}{\\det A}
 
-  Singularity is judged scale-free with Hadamard's inequality: the ratio
-  :math:`|\\det A| / \\prod_i \\|a_i\\|_2` lies in ``[0, 1]`` (1 for orthogonal rows, 0 for
-  singular ``A``); a ratio ``<= rtol`` (default ``n · eps``) raises. Not jittable: the check
-  needs concrete values; the arithmetic is jitted.
+  Every cofactor and the determinant are formed in log₂ space (mantissa and exponent), so the
+  quotient is as accurate as the cofactors at any scale (``1e100 · I`` inverts to
+  ``1e-100 · I``); only an inverse that is itself too large for the dtype overflows, and the
+  error says so. Singularity is judged as in :func:`inverse_gauss_jordan`, scale-free: a pivot
+  of Gaussian elimination with partial pivoting ``<= rtol · max|A|`` (default ``rtol = n ·
+  eps``) raises. Such a pivot means :math:`\\kappa_2(A) \\ge 1 / (n \\cdot rtol)`: ``A`` is
+  singular to working precision; ill-conditioned but invertible matrices (the Hilbert matrix of
+  order 8 in float64, κ ≈ 1.5e10) are inverted. Not jittable: the check needs concrete values;
+  the arithmetic is jitted.
 
   Args:
     a: ``[n, n]`` matrix.
-    rtol: singularity tolerance on the Hadamard ratio.
+    rtol: singularity tolerance on the pivots, relative to ``max|A|``.
 
   Returns:
     ``A⁻¹``.
 
   Raises:
-    ValueError: non-square, non-finite or singular input.
+    ValueError: non-square, non-finite or singular input, or an inverse that overflows.
 
   Example:
     >>> inv = inverse_adjugate(jnp.array([[4., 7.], [2., 6.]]))
@@ -400,38 +461,28 @@ def inverse_adjugate(a: ArrayLike, rtol: float | None = None) -> jax.Array:
     "inverse_adjugate checks for singular input on concrete values; "
     "it cannot run under jit (use jnp.linalg.inv there).",
   )
-  n = a.shape[0]
-  rtol = _default_rtol(n, a.dtype) if rtol is None else rtol
-  inv, ratio = _adjugate_inverse(a)
-  ratio = float(ratio)
-  if not ratio > rtol:
-    _raise_singular(
-      "inverse_adjugate", f"|det A| / prod of row norms = {ratio:.3g} <= rtol = {rtol:.3g}"
-    )
-  if not np.all(np.isfinite(np.asarray(inv))):
-    _raise_singular("inverse_adjugate", "the result overflowed")
+  rtol = _default_rtol(a.shape[0], a.dtype) if rtol is None else rtol
+  inv, pivots = _adjugate_inverse(a)
+  _check_inverse("inverse_adjugate", a, pivots, inv, rtol)
   return inv
 
 
 @jax.jit
 def _gauss_jordan(a: jax.Array) -> tuple[jax.Array, jax.Array]:
-  """Row-reduces [A | I] with partial pivoting; returns (A⁻¹, |pivots|)."""
+  """Row-reduces [A | I] with partial pivoting; returns (A⁻¹, pivots)."""
   n = a.shape[0]
   rows = jnp.arange(n)
   aug = jnp.concatenate([a, jnp.eye(n, dtype=a.dtype)], axis=1)  # [n, 2n]
 
   def step(k, carry):
     m, pivots = carry
-    col = jnp.where(rows >= k, jnp.abs(m[:, k]), -1.0)
-    p = jnp.argmax(col)  # partial pivoting: largest |entry|
-    perm = rows.at[k].set(p).at[p].set(k)
-    m = m[perm]  # swap rows k and p
+    m, _ = _swap_in_pivot(m, k, rows)  # partial pivoting: largest |entry|
     pivot = m[k, k]
     safe = jnp.where(pivot == 0, 1.0, pivot)
     m = m.at[k].set(m[k] / safe)  # scale the pivot row to 1
     factors = jnp.where(rows == k, 0.0, m[:, k])
     m = m - factors[:, None] * m[k][None, :]  # eliminate column k above and below
-    return m, pivots.at[k].set(jnp.abs(pivot))
+    return m, pivots.at[k].set(pivot)
 
   m, pivots = jax.lax.fori_loop(0, n, step, (aug, jnp.zeros((n,), a.dtype)))
   return m[:, n:], pivots
@@ -442,8 +493,9 @@ def inverse_gauss_jordan(a: ArrayLike, rtol: float | None = None) -> jax.Array:
 
   Row operations turn ``[A | I]`` into ``[I | A⁻¹]``; at step ``k`` the row with the largest
   ``|entry|`` in column ``k`` is swapped up. A pivot ``<= rtol · max|A|`` (default
-  ``rtol = n · eps``) means ``A`` is singular to working precision and raises. Not jittable:
-  the check needs concrete values; the elimination is one jitted ``lax.fori_loop``.
+  ``rtol = n · eps``) means ``A`` is singular to working precision and raises; an inverse too
+  large for the dtype raises too, naming the overflow. Not jittable: the check needs concrete
+  values; the elimination is one jitted ``lax.fori_loop``.
 
   Args:
     a: ``[n, n]`` matrix.
@@ -453,7 +505,7 @@ def inverse_gauss_jordan(a: ArrayLike, rtol: float | None = None) -> jax.Array:
     ``A⁻¹``.
 
   Raises:
-    ValueError: non-square, non-finite or singular input.
+    ValueError: non-square, non-finite or singular input, or an inverse that overflows.
 
   Example:
     >>> inverse_gauss_jordan(jnp.array([[0., 1.], [1., 0.]])).tolist()
@@ -467,14 +519,7 @@ def inverse_gauss_jordan(a: ArrayLike, rtol: float | None = None) -> jax.Array:
   )
   rtol = _default_rtol(a.shape[0], a.dtype) if rtol is None else rtol
   inv, pivots = _gauss_jordan(a)
-  scale = float(np.max(np.abs(np.asarray(a))))
-  smallest = float(np.min(np.asarray(pivots)))
-  if not smallest > rtol * scale:
-    _raise_singular(
-      "inverse_gauss_jordan", f"smallest pivot {smallest:.3g} <= rtol * max|A| = {rtol * scale:.3g}"
-    )
-  if not np.all(np.isfinite(np.asarray(inv))):
-    _raise_singular("inverse_gauss_jordan", "the result overflowed")
+  _check_inverse("inverse_gauss_jordan", a, pivots, inv, rtol)
   return inv
 
 
@@ -569,6 +614,7 @@ __all__ = [
   "inverse_gauss_jordan",
   "is_positive_definite",
   "is_symmetric",
+  "is_traced",
   "mm",
   "norm",
 ]

@@ -36,7 +36,11 @@ IMPLS = ("flax", "scratch")
 
 
 def _check_input_size(hw) -> None:
-  """Every stage must fit: LeNet needs images of at least 10×10."""
+  """Every stage must fit: LeNet needs images of at least 12×12.
+
+  12 → conv1 (padding 2) 12 → pool1 6 → conv2 2 → pool2 1; an 11×11 image reaches pool2 as
+  1×1, which a 2×2 window does not fit.
+  """
   try:
     for n in hw:
       n = ops.conv_output_size(n, 5, 2, 1)  # conv1
@@ -44,7 +48,7 @@ def _check_input_size(hw) -> None:
       n = ops.conv_output_size(n, 5, 0, 1)  # conv2
       ops.conv_output_size(n, 2, 0, 2)  # pool2
   except ValueError as err:
-    raise ValueError(f"LeNet needs images of at least 10×10 pixels, got {tuple(hw)}.") from err
+    raise ValueError(f"LeNet needs images of at least 12×12 pixels, got {tuple(hw)}.") from err
 
 
 class LeNet(nn.Module):

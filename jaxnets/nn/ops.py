@@ -353,17 +353,23 @@ def pool2d(
 
   Like the course (and PyTorch), ``stride`` defaults to the window, so windows do not overlap
   (``flax.linen.max_pool`` defaults to stride 1). Max pooling pads with −∞, average pooling with
-  zeros that count in the mean (PyTorch's ``count_include_pad=True``, Flax's default).
+  zeros that count in the mean (PyTorch's ``count_include_pad=True``, Flax's default). As in
+  PyTorch, padding may be at most half the window on each side (``"SAME"`` always is), so that
+  every window holds at least one input pixel.
 
   Args:
     x: ``[n, h, w, c]``, or a matrix ``[h, w]`` as in the course's first examples.
     window: int or ``(kh, kw)``, positive.
     stride: int or ``(s_h, s_w)``, positive (default: ``window``).
-    padding: see :data:`Padding`.
+    padding: see :data:`Padding`; at most ``window // 2`` on each side.
     mode: ``"max"`` or ``"avg"``.
 
   Returns:
     ``[n, oh, ow, c]`` (or ``[oh, ow]`` for matrix input).
+
+  Raises:
+    ValueError: an unknown mode, a bad window, stride or padding (more than half the window),
+      or a window larger than the padded input.
 
   Example:
     >>> x = jnp.arange(9.0).reshape(3, 3)
@@ -380,6 +386,11 @@ def pool2d(
   strides = window if stride is None else _pair(stride, "stride")
   pads = _resolve_padding(padding, x.shape[1:3], window, strides)
   for i, dim in enumerate(("height", "width")):
+    if max(pads[i]) > window[i] // 2:  # A window could then hold padding only (−∞ for max).
+      raise ValueError(
+        f"pool2d: padding {pads[i]} along {dim} exceeds half the window {window[i]}; "
+        f"padding must be at most window // 2 = {window[i] // 2} on each side (as in PyTorch)."
+      )
     _output_size(x.shape[1 + i], window[i], *pads[i], strides[i], dim)
   return _pool2d(x, window, strides, pads, mode)
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnets.analysis import calculus
+from jaxnets.analysis import calculus, linalg
 
 
 def rosenbrock(p):
@@ -137,6 +137,21 @@ def test_directional_derivative_bad_input():
     calculus.directional_derivative(smooth, jnp.ones(2), jnp.array([1.0, jnp.nan]))
   with pytest.raises(ValueError, match="scalar"):
     calculus.gradient(lambda x: x * 2, jnp.ones(2))
+
+
+def test_directional_derivative_checks_only_concrete_directions():
+  """The zero-direction check needs values: it runs eagerly, and is skipped on tracers."""
+  assert calculus.is_traced is linalg.is_traced  # One public helper, shared with linalg.
+  seen = []
+
+  def slope(u):
+    seen.append(linalg.is_traced(u))
+    return calculus.directional_derivative(smooth, jnp.ones(2), u)
+
+  assert bool(jnp.isnan(jax.jit(slope)(jnp.zeros(2))))  # Documented: NaN under jit.
+  assert seen == [True]
+  with pytest.raises(ValueError, match="zero vector"):
+    slope(jnp.zeros(2))
 
 
 def test_taylor_errors_shrink_like_h2_and_h3():

@@ -1,5 +1,7 @@
 """Tests for jaxnets.analysis.linalg against jnp.linalg and closed forms."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -146,6 +148,69 @@ def test_inverses_float64_and_pivoting(method):
     np.testing.assert_allclose(inv, np.linalg.inv(np.asarray(a)), rtol=1e-12, atol=1e-12)
 
 
+def _hilbert(n):
+  return np.array([[1.0 / (i + j + 1) for j in range(n)] for i in range(n)])
+
+
+def _exact_inverse_hilbert(n):
+  """The integer inverse of the Hilbert matrix, from its closed form (exact in float64)."""
+  c = math.comb
+  return np.array(
+    [
+      [
+        (-1) ** (i + j) * (i + j + 1) * c(n + i, n - j - 1) * c(n + j, n - i - 1) * c(i + j, i) ** 2
+        for j in range(n)
+      ]
+      for i in range(n)
+    ],
+    np.float64,
+  )
+
+
+@pytest.mark.parametrize("n", [6, 7, 8])
+@pytest.mark.parametrize("method", ["inverse_adjugate", "inverse_gauss_jordan"])
+def test_ill_conditioned_but_invertible_hilbert_matrices_are_inverted(method, n):
+  """κ(H₈) ≈ 1.5e10 ≪ 1/eps: invertible in float64, and inverted about as well as numpy."""
+  with jax.enable_x64(True):
+    a, exact = _hilbert(n), _exact_inverse_hilbert(n)
+    inv = np.asarray(getattr(linalg, method)(a))
+
+    def error(x):
+      return np.max(np.abs(x - exact)) / np.max(np.abs(exact))
+
+    cond = np.linalg.cond(a)
+    assert error(inv) <= cond * np.finfo(np.float64).eps  # Forward error within κ · eps,
+    assert error(inv) <= 10 * error(np.linalg.inv(a))  # and near numpy's (LAPACK's).
+
+
+@pytest.mark.parametrize("method", ["inverse_adjugate", "inverse_gauss_jordan"])
+def test_inverses_are_scale_free(method):
+  """No under/overflow at extreme scales: (sA)⁻¹ = A⁻¹ / s to rounding for s = 1e±60, 1e100."""
+  with jax.enable_x64(True):
+    b = _well_conditioned(6, 5).astype(np.float64)
+    for s, a in [(1e100, np.eye(4)), (1e60, b), (1e-60, b), (1e-150, b)]:
+      inv = np.asarray(getattr(linalg, method)(s * a))
+      np.testing.assert_allclose(inv * s, np.linalg.inv(a), rtol=1e-13, atol=1e-14)
+
+
+def test_determinant_has_no_intermediate_overflow():
+  with jax.enable_x64(True):
+    a = np.diag([1e200, 1e200, 1e-200, 1e-200])[[2, 0, 3, 1]]  # det = ±1 (rows permuted)
+    assert float(linalg.determinant(a)) == pytest.approx(np.linalg.det(a), rel=1e-14)
+    assert float(linalg.determinant(1e100 * np.eye(4))) == math.inf  # 1e400: truly too large.
+    np.testing.assert_allclose(linalg.adjugate(1e100 * np.eye(4)), 1e300 * np.eye(4), rtol=1e-14)
+
+
+@pytest.mark.parametrize("method", ["inverse_adjugate", "inverse_gauss_jordan"])
+def test_an_inverse_too_large_for_the_dtype_is_named_overflow(method):
+  # Unit upper bidiagonal-like U (1 on the diagonal, -1 above): invertible, U⁻¹ has entries
+  # up to 2^10; scaled by 1e-37 (normal in float32), its inverse reaches 1e40 > 3.4e38.
+  u = np.eye(12, dtype=np.float32) - np.triu(np.ones((12, 12), np.float32), 1)
+  with pytest.raises(ValueError, match="invertible but its inverse overflows float32"):
+    getattr(linalg, method)(np.float32(1e-37) * u)
+  np.testing.assert_allclose(getattr(linalg, method)(u), np.linalg.inv(u), rtol=1e-6)
+
+
 @pytest.mark.parametrize("method", ["inverse_adjugate", "inverse_gauss_jordan"])
 def test_inverses_reject_bad_input(method):
   fn = getattr(linalg, method)
@@ -165,6 +230,15 @@ def test_inverses_reject_bad_input(method):
     fn(np.array([[1.0, 0.0], [0.0, np.nan]]))
   with pytest.raises(ValueError, match="jit"):
     jax.jit(fn)(np.eye(2))
+  with jax.enable_x64(True):  # Singular to working precision at any scale.
+    for scale in (1e-100, 1.0, 1e100):
+      with pytest.raises(ValueError, match="singular to working precision"):
+        fn(scale * np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]))
+
+
+def test_is_traced():
+  assert not linalg.is_traced(jnp.ones(2))
+  assert jax.jit(lambda x: jnp.asarray(linalg.is_traced(x)))(jnp.ones(2))
 
 
 # --------------------------------------------------------------------------- definiteness

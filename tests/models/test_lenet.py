@@ -73,6 +73,16 @@ def test_forward_pass_matches_hand_written_net(params, variant, act, mode):
       np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("hw", [(12, 12), (12, 15), (13, 12)])
+def test_smallest_input_is_12x12(hw):
+  """12×12 is the smallest image every stage fits: conv1 12, pool1 6, conv2 2, pool2 1."""
+  model = LeNetClassic()
+  variables = model.init(jax.random.key(0), jnp.zeros((1, *hw, 1)))
+  out = model.apply(variables, jnp.ones((2, *hw, 1)))
+  assert out.shape == (2, 10) and bool(jnp.all(jnp.isfinite(out)))
+  assert ops.summary(model, (1, *hw, 1)).layers[3].output_shape == (1, 1, 1, 16)
+
+
 def test_other_input_sizes_and_channels():
   s = ops.summary(LeNetModern(num_classes=100), (2, 32, 32, 3))
   assert s.output_shape == (2, 100)
@@ -83,7 +93,10 @@ def test_other_input_sizes_and_channels():
 @pytest.mark.parametrize(
   "shape, kwargs, message",
   [
-    ((1, 8, 8, 1), {}, "at least 10×10"),
+    ((1, 8, 8, 1), {}, "at least 12×12"),
+    ((1, 10, 10, 1), {}, "at least 12×12"),  # The minimum once stated; pool2 sees 1×1.
+    ((1, 11, 11, 1), {}, "at least 12×12"),
+    ((1, 12, 11, 1), {}, "at least 12×12"),
     ((1, 28, 28), {}, "NHWC"),
     ((1, 28, 28, 1), {"pool": "median"}, "valid pools"),
     ((1, 28, 28, 1), {"activation": "gelu"}, "valid activations"),

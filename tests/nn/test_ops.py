@@ -163,10 +163,10 @@ def test_pool2d_course_examples():
 @given(st.data(), st.sampled_from(ops.POOL_MODES))
 def test_pool2d_matches_reduce_window(draw, mode):
   h, w, c = draw.draw(st.integers(1, 8)), draw.draw(st.integers(1, 8)), draw.draw(st.integers(1, 3))
-  pads = tuple((draw.draw(st.integers(0, 1)), draw.draw(st.integers(0, 1))) for _ in range(2))
-  window = (
-    draw.draw(st.integers(1, h + sum(pads[0]))),
-    draw.draw(st.integers(1, w + sum(pads[1]))),
+  window = (draw.draw(st.integers(1, h)), draw.draw(st.integers(1, w)))
+  # Padding of at most half the window on each side (what pool2d allows).
+  pads = tuple(
+    (draw.draw(st.integers(0, k // 2)), draw.draw(st.integers(0, k // 2))) for k in window
   )
   stride = (draw.draw(st.integers(1, 3)), draw.draw(st.integers(1, 3)))
   x = jnp.asarray(np.random.default_rng(h * w * c).normal(size=(2, h, w, c)), jnp.float32)
@@ -174,6 +174,19 @@ def test_pool2d_matches_reduce_window(draw, mode):
   np.testing.assert_allclose(
     got, reference_pool(x, window, stride, pads, mode), rtol=1e-5, atol=1e-6
   )
+
+
+@pytest.mark.parametrize("mode", ops.POOL_MODES)
+def test_pool2d_padding_up_to_half_the_window_never_yields_empty_windows(mode):
+  """Padding = window // 2 (PyTorch's limit) still puts an input pixel in every window."""
+  x = -jnp.abs(jax.random.normal(jax.random.key(3), (1, 5, 6, 2))) - 1.0  # All < 0: -inf shows.
+  for window, stride in [(2, 1), (2, 2), (3, 1), (3, 2), (4, 3), (5, 1)]:
+    got = ops.pool2d(x, window, stride, window // 2, mode)
+    assert bool(jnp.all(jnp.isfinite(got))), (window, stride)
+    pads = ((window // 2,) * 2,) * 2
+    np.testing.assert_allclose(
+      got, reference_pool(x, (window,) * 2, (stride,) * 2, pads, mode), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("padding", ["VALID", "SAME", ((1, 1), (0, 1))])
@@ -283,6 +296,9 @@ def test_summary_matches_the_initialized_model():
     (lambda: ops.pool2d(jnp.ones((1, 4, 4, 1)), 2, mode="median"), "valid modes"),
     (lambda: ops.pool2d(jnp.ones((1, 4, 4, 1)), 0), "window must be >= 1"),
     (lambda: ops.pool2d(jnp.ones((1, 4, 4, 1)), 2, padding=-1), "padding must be >= 0"),
+    (lambda: ops.pool2d(jnp.ones((1, 4, 4, 1)), 2, 2, 2), "at most window // 2 = 1"),
+    (lambda: ops.pool2d(jnp.ones((1, 4, 4, 1)), 3, 1, ((0, 0), (0, 2))), "along width exceeds"),
+    (lambda: ops.avg_pool2d(jnp.ones((1, 4, 4, 1)), 1, 1, 1), "at most window // 2 = 0"),
     (lambda: ops.conv1x1(jnp.ones((1, 2, 2, 3)), jnp.ones((4, 2))), "channels"),
     (lambda: ops.summary(nn.Dense(2), (0, 3)), "positive ints"),
   ],
