@@ -1,7 +1,8 @@
 r"""Course 8.2–8.3: the optimization algorithms compared, on 2-D functions and on real data.
 
 All six optimizers are jaxnets' from-scratch transforms (``impl="scratch"``, checked against
-Optax in ``tests/optim``).
+Optax in ``tests/optim``) with the course's defaults (``convention="course"``: ε = 1e-6, and
+AdaGrad's accumulator starting at 0; see ``docs/optimizers.md``).
 
 1. **2-D test functions** — an ill-conditioned quadratic :math:`0.1x_1^2 + 2x_2^2`, the
    Rosenbrock function :math:`(1-x_1)^2 + 100(x_2-x_1^2)^2` and a saddle
@@ -87,7 +88,7 @@ def trajectories(
   Returns:
     ``{function name: f32[len(learning_rates), steps + 1, 2]}`` iterates (start included).
   """
-  tx = get_optimizer(opt_name, 1.0, impl=impl)
+  tx = get_optimizer(opt_name, 1.0, impl=impl, convention="course")
 
   def run_one(f, x0, lr):
     state = set_hyperparameters(tx.init(x0), learning_rate=lr)

@@ -51,10 +51,7 @@ def is_traced(x) -> bool:
   return isinstance(x, jax.core.Tracer)
 
 
-_is_traced = is_traced  # The former private name, still imported by jaxnets.analysis.quadratic.
-
-
-def _float_array(x: ArrayLike, name: str) -> jax.Array:
+def as_float_array(x: ArrayLike, name: str) -> jax.Array:
   """``x`` as an inexact array (ints promoted to the default float dtype)."""
   x = jnp.asarray(x)
   if not jnp.issubdtype(x.dtype, jnp.inexact):
@@ -72,17 +69,18 @@ def check_finite(x: ArrayLike, name: str) -> None:
     raise ValueError(f"{name} contains {bad} NaN/inf value(s); only finite input is valid.")
 
 
-def _check_square(a: jax.Array, name: str) -> None:
+def check_square(a: jax.Array, name: str) -> None:
+  """Raises ``ValueError`` unless ``a`` is a non-empty square 2-D matrix."""
   if a.ndim != 2 or a.shape[0] != a.shape[1]:
     raise ValueError(f"{name} needs a square 2-D matrix, got shape {a.shape}.")
   if a.shape[0] == 0:
     raise ValueError(f"{name} needs a non-empty matrix, got shape {a.shape}.")
 
 
-def _concrete_square_matrix(a: ArrayLike, fn: str, traced_message: str) -> jax.Array:
+def concrete_square_matrix(a: ArrayLike, fn: str, traced_message: str) -> jax.Array:
   """The checks of every host-checked matrix function: float, square, concrete, finite."""
-  a = _float_array(a, fn)
-  _check_square(a, fn)
+  a = as_float_array(a, fn)
+  check_square(a, fn)
   if is_traced(a):
     raise ValueError(traced_message)
   check_finite(a, f"{fn} input")
@@ -185,7 +183,7 @@ def norm(x: ArrayLike, ord: Ord = None) -> jax.Array:  # noqa: A002 (numpy's nam
     >>> float(norm(x)), float(norm(x, 1)), float(norm(x, jnp.inf))
     (5.0, 7.0, 4.0)
   """
-  x = _float_array(x, "norm")
+  x = as_float_array(x, "norm")
   if x.ndim == 1:
     ord = 2 if ord is None else ord
     if isinstance(ord, str) or not (ord > 0):
@@ -237,8 +235,8 @@ def is_symmetric(a: ArrayLike, rtol: float | None = None) -> bool:
     >>> is_symmetric(jnp.array([[1., 2.], [2., 1.]]))
     True
   """
-  a = _float_array(a, "is_symmetric")
-  _check_square(a, "is_symmetric")
+  a = as_float_array(a, "is_symmetric")
+  check_square(a, "is_symmetric")
   if is_traced(a):
     raise ValueError("is_symmetric needs concrete values; it cannot run under jit.")
   arr = np.asarray(a)
@@ -267,8 +265,8 @@ def eig(a: ArrayLike, symmetric: bool | None = None) -> tuple[jax.Array, jax.Arr
     >>> [round(float(x), 4) for x in w]
     [1.0, 3.0]
   """
-  a = _float_array(a, "eig")
-  _check_square(a, "eig")
+  a = as_float_array(a, "eig")
+  check_square(a, "eig")
   check_finite(a, "eig input")
   if symmetric is None:
     if is_traced(a):
@@ -353,8 +351,8 @@ def determinant(a: ArrayLike) -> jax.Array:
     >>> round(float(determinant(jnp.array([[1., 2.], [3., 4.]]))), 4)
     -2.0
   """
-  a = _float_array(a, "determinant")
-  _check_square(a, "determinant")
+  a = as_float_array(a, "determinant")
+  check_square(a, "determinant")
   return _det(a)
 
 
@@ -393,8 +391,8 @@ def adjugate(a: ArrayLike) -> jax.Array:
     >>> adjugate(jnp.array([[1., 2.], [3., 4.]])).tolist()
     [[4.0, -2.0], [-3.0, 1.0]]
   """
-  a = _float_array(a, "adjugate")
-  _check_square(a, "adjugate")
+  a = as_float_array(a, "adjugate")
+  check_square(a, "adjugate")
   return _adjugate(a)
 
 
@@ -455,7 +453,7 @@ def inverse_adjugate(a: ArrayLike, rtol: float | None = None) -> jax.Array:
     >>> [[round(v, 4) for v in row] for row in inv.tolist()]
     [[0.6, -0.7], [-0.2, 0.4]]
   """
-  a = _concrete_square_matrix(
+  a = concrete_square_matrix(
     a,
     "inverse_adjugate",
     "inverse_adjugate checks for singular input on concrete values; "
@@ -511,7 +509,7 @@ def inverse_gauss_jordan(a: ArrayLike, rtol: float | None = None) -> jax.Array:
     >>> inverse_gauss_jordan(jnp.array([[0., 1.], [1., 0.]])).tolist()
     [[0.0, 1.0], [1.0, 0.0]]
   """
-  a = _concrete_square_matrix(
+  a = concrete_square_matrix(
     a,
     "inverse_gauss_jordan",
     "inverse_gauss_jordan checks for singular input on concrete "
@@ -549,7 +547,7 @@ def definiteness(a: ArrayLike, tol: float | None = None, *, symmetrize: bool = F
     >>> definiteness(jnp.array([[2., 0.], [0., -1.]]))
     'indefinite'
   """
-  a = _concrete_square_matrix(
+  a = concrete_square_matrix(
     a,
     "definiteness",
     "definiteness returns a string from concrete values; it cannot run under jit.",
@@ -590,8 +588,8 @@ def is_positive_definite(a: ArrayLike, rtol: float | None = None) -> bool:
     >>> is_positive_definite(jnp.array([[2., 1.], [1., 2.]]))
     True
   """
-  a = _float_array(a, "is_positive_definite")
-  _check_square(a, "is_positive_definite")
+  a = as_float_array(a, "is_positive_definite")
+  check_square(a, "is_positive_definite")
   check_finite(a, "is_positive_definite input")
   if not is_symmetric(a):
     raise ValueError("is_positive_definite needs a symmetric matrix (A == A.T).")

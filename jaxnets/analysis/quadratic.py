@@ -25,12 +25,12 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from jaxnets.analysis.linalg import (
-  _check_square,
-  _concrete_square_matrix,
-  _float_array,
-  _is_traced,
+  as_float_array,
   check_finite,
+  check_square,
+  concrete_square_matrix,
   is_symmetric,
+  is_traced,
 )
 
 
@@ -46,8 +46,8 @@ def quadratic_function(
     >>> float(f(jnp.array([2., 2.])))
     6.0
   """
-  a = _float_array(a, "quadratic_function")
-  _check_square(a, "quadratic_function")
+  a = as_float_array(a, "quadratic_function")
+  check_square(a, "quadratic_function")
   n = a.shape[0]
   b = jnp.zeros((n,), a.dtype) if b is None else jnp.asarray(b, a.dtype)
   if b.shape != (n,):
@@ -63,7 +63,7 @@ def quadratic_function(
 
 def _pd_eigenvalues(a: ArrayLike, fn: str) -> np.ndarray:
   """Eigenvalues (ascending) of a concrete symmetric positive definite matrix, else raises."""
-  a = _concrete_square_matrix(
+  a = concrete_square_matrix(
     a, fn, f"{fn} checks positive definiteness on concrete values; it cannot run under jit."
   )
   if not is_symmetric(a):
@@ -132,7 +132,7 @@ def contraction_factor(a: ArrayLike, learning_rate: float) -> jax.Array:
 
 
 def _check_learning_rate(learning_rate, fn: str) -> None:
-  if _is_traced(learning_rate):
+  if is_traced(learning_rate):
     return
   lr = float(learning_rate)
   if not (np.isfinite(lr) and lr > 0):
@@ -161,7 +161,7 @@ def gradient_descent(
     >>> traj.tolist()
     [[1.0, 1.0], [0.5, 0.5], [0.25, 0.25]]
   """
-  x0 = _float_array(x0, "gradient_descent")
+  x0 = as_float_array(x0, "gradient_descent")
   if x0.ndim != 1:
     raise ValueError(f"gradient_descent: x0 must be a vector [d], got shape {x0.shape}.")
   if not (isinstance(num_steps, int) and num_steps > 0):
