@@ -241,10 +241,5 @@ def format_table(out: dict[str, Any]) -> str:
   return "\n".join(lines)
 
 
-FLAG_HELP = {
-  "num_steps": "Gradient-descent steps per learning rate.",
-  "grid_size": "Points per axis of the contour grids.",
-}
-
 if __name__ == "__main__":
-  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/calculus")
+  common.run_as_program(run, format_table, workdir="runs/calculus")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from typing import Any, Callable, Mapping, Sequence
+import re
+from typing import Any, Callable, Iterable, Sequence
 
 from absl import app, flags
 
@@ -78,28 +79,68 @@ def engine_config(**fields: Any) -> Any:
   return config
 
 
-def define_flags(run: Callable[..., Any], help_texts: Mapping[str, str], workdir: str) -> None:
-  """Defines ``--workdir`` and one flag per keyword argument of ``run`` named in ``help_texts``.
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str = ".4g") -> list[str]:
+  """Text-table lines: a header and rows, each column as wide as its widest cell.
 
-  Each flag takes its type and default from ``run``'s signature, so every default is written
-  once (in ``run``). Tuple defaults become comma-separated list flags.
+  Floats are written with ``fmt``, None as ``-``, anything else with ``str``.
+
+  Example:
+    >>> table(["lr", "loss"], [(0.1, 0.25), (1.0, None)])
+    ['lr   loss', '0.1  0.25', '1    -']
   """
+  cells = [list(header)] + [
+    [format(v, fmt) if isinstance(v, float) else "-" if v is None else str(v) for v in row]
+    for row in rows
+  ]
+  widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+  return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+
+
+def flag_help(run: Callable[..., Any]) -> dict[str, str]:
+  """The flags of a chapter experiment: ``run``'s keyword arguments with simple defaults.
+
+  Every keyword-only argument of ``run`` whose default is a bool, int, float, str or a tuple
+  of those is a flag of the same name and default (so every default is written once, in
+  ``run``); its help text is the argument's entry in ``run``'s ``Args:`` docstring section.
+
+  Raises:
+    ValueError: a flag argument that the docstring does not document.
+  """
+  docs, name = {}, None
+  lines = inspect.getdoc(run).splitlines()
+  start = next((i + 1 for i, line in enumerate(lines) if line.strip() == "Args:"), len(lines))
+  for line in lines[start:]:
+    if line and not line.startswith(" "):
+      break
+    entry = re.match(r"\s{2}(\w+): (.*)", line)
+    if entry:
+      name, docs[entry.group(1)] = entry.group(1), entry.group(2)
+    elif name and line.strip():
+      docs[name] += " " + line.strip()
+  flag_names = [
+    n
+    for n, p in inspect.signature(run).parameters.items()
+    if p.kind is p.KEYWORD_ONLY and isinstance(p.default, (bool, int, float, str, tuple))
+  ]
+  undocumented = [n for n in flag_names if n not in docs]
+  if undocumented:
+    raise ValueError(f"{run.__module__}.run documents no Args entry for {undocumented}.")
+  return {n: docs[n] for n in flag_names}
+
+
+def _define_flags(run: Callable[..., Any], workdir: str) -> dict[str, str]:
+  """Defines ``--workdir`` and the flags of :func:`flag_help`; returns their help texts."""
   flags.DEFINE_string("workdir", workdir, "Where the PNGs and results.json go.")
   params = inspect.signature(run).parameters
+  help_texts = flag_help(run)
+  definers = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float}
   for name, text in help_texts.items():
     default = params[name].default
-    if isinstance(default, bool):
-      flags.DEFINE_bool(name, default, text)
-    elif isinstance(default, int):
-      flags.DEFINE_integer(name, default, text)
-    elif isinstance(default, float):
-      flags.DEFINE_float(name, default, text)
-    elif isinstance(default, str):
-      flags.DEFINE_string(name, default, text)
-    elif isinstance(default, tuple):
+    if isinstance(default, tuple):
       flags.DEFINE_list(name, [str(v) for v in default], text)
     else:
-      raise TypeError(f"No flag type for {name}={default!r}.")
+      definers.get(type(default), flags.DEFINE_string)(name, default, text)
+  return help_texts
 
 
 def _flag_value(default: Any, value: Any) -> Any:
@@ -110,16 +151,13 @@ def _flag_value(default: Any, value: Any) -> Any:
 
 
 def run_as_program(
-  run: Callable[..., dict],
-  format_table: Callable[[dict], str],
-  help_texts: Mapping[str, str],
-  workdir: str,
+  run: Callable[..., dict], format_table: Callable[[dict], str], workdir: str
 ) -> None:
   """The ``__main__`` of a chapter experiment: flags → ``run`` → printed table → results.json.
 
   ``run(workdir, **flags)`` writes the plots and ``results.json``; the table goes to stdout.
   """
-  define_flags(run, help_texts, workdir)
+  help_texts = _define_flags(run, workdir)
   params = inspect.signature(run).parameters
 
   def main(argv: Sequence[str]) -> None:

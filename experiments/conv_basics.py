@@ -242,7 +242,14 @@ def _jsonable(value: Any) -> Any:
 def run(
   workdir: str, *, epochs: int = 10, learning_rate: float = 3e-2, seed: int = 0
 ) -> dict[str, Any]:
-  """Runs every example, writes the PNGs and ``results.json``, and returns the numbers."""
+  """Runs every example, writes the PNGs and ``results.json``, and returns the numbers.
+
+  Args:
+    workdir: output directory (created if needed).
+    epochs: gradient-descent steps when learning the [1, -1] kernel.
+    learning_rate: step size when learning the kernel.
+    seed: seed of the initial kernel.
+  """
   if epochs <= 0 or learning_rate <= 0:
     raise ValueError(
       f"epochs and learning_rate must be positive, got {epochs} and {learning_rate}."
@@ -292,11 +299,5 @@ def format_table(results: dict[str, Any]) -> str:
   return "\n".join(lines)
 
 
-FLAG_HELP = {
-  "epochs": "Gradient-descent steps when learning the [1, -1] kernel.",
-  "learning_rate": "Step size when learning the kernel.",
-  "seed": "Seed of the initial kernel.",
-}
-
 if __name__ == "__main__":
-  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/conv_basics")
+  common.run_as_program(run, format_table, workdir="runs/conv_basics")

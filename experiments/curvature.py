@@ -242,18 +242,5 @@ def format_table(out: dict[str, Any]) -> str:
   return "\n".join(lines)
 
 
-FLAG_HELP = {
-  "dataset": "Embedded classification dataset (digits, mnist1d).",
-  "num_examples": "Training subset size (full batch).",
-  "hidden": "MLP hidden widths (comma-separated).",
-  "activation": "MLP activation (relu, sigmoid, tanh).",
-  "loss": "Training loss: squared or cross_entropy.",
-  "learning_rates": "Step sizes η (comma-separated).",
-  "num_steps": "Full-batch GD steps per learning rate.",
-  "eval_every": "Steps between sharpness measurements.",
-  "lanczos_iters": "Lanczos iterations per sharpness measurement.",
-  "seed": "Initialization seed.",
-}
-
 if __name__ == "__main__":
-  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/curvature")
+  common.run_as_program(run, format_table, workdir="runs/curvature")

@@ -378,7 +378,20 @@ def run(
   dropout_dataset: str = "mnist1d",
   seed: int = 0,
 ) -> dict[str, Any]:
-  """Runs the five experiments, writes the PNGs and ``results.json``, returns the numbers."""
+  """Runs the five experiments, writes the PNGs and ``results.json``, returns the numbers.
+
+  Args:
+    workdir: output directory (created if needed).
+    poly_epochs: SGD epochs of the polynomial fits.
+    poly_sizes: training-set sizes of the size study (each must divide 100).
+    wd_epochs: SGD epochs of the weight-decay regression.
+    wd_lambdas: the decay strengths λ >= 0 compared.
+    dropout_epochs: Adam epochs of the dropout MLPs.
+    dropout_width: width of both hidden layers of the dropout MLPs.
+    dropout_rate: dropout rate of the regularized MLPs, in (0, 1).
+    dropout_dataset: embedded classification data of the dropout study.
+    seed: seed of every run (initialization and data order).
+  """
   if min(poly_epochs, wd_epochs, dropout_epochs, dropout_width) <= 0:
     raise ValueError("poly_epochs, wd_epochs, dropout_epochs and dropout_width must be positive.")
   if not poly_sizes or any(POLY_N % n or n <= 0 for n in poly_sizes):
@@ -510,74 +523,83 @@ def run(
 
 def format_table(results: dict[str, Any]) -> str:
   """The numbers of :func:`run` as plain-text tables."""
-  p = results["polynomial"]
+  p, cx, sz = results["polynomial"], results["complexity"], results["train_size"]
   lines = [
     f"Polynomial regression, SGD {p['epochs']} epochs, n_train={p['n_train']} "
-    f"(true w[:4] = {p['true_w']})",
-    "case                  final train  final test  test/train  w[:4]",
+    f"(true w[:4] = {p['true_w']})"
   ]
-  for name in POLY_CASES:
-    c = p[name]
-    lines.append(
-      f"{name:<20}  {c['final_train']:<11.4f}  {c['final_test']:<10.4f}  "
-      f"{c['final_test'] / c['final_train']:<10.1f}  {c['w_first4']}"
-    )
-  cx = results["complexity"]
-  lines += ["", "degree  train (SGD)  test (SGD)  train (exact LS)  test (exact LS)"]
-  for i, d in enumerate(cx["degrees"]):
-    lines.append(
-      f"{d:<6}  {cx['sgd']['train'][i]:<11.4g}  {cx['sgd']['test'][i]:<10.4g}  "
-      f"{cx['exact']['train'][i]:<16.4g}  {cx['exact']['test'][i]:.4g}"
-    )
-  sz = results["train_size"]
-  lines += [
-    "",
-    "n_train  " + "  ".join(f"{n + ' train':<16}  {n + ' test':<16}" for n in sz["models"]),
-  ]
-  for i, n in enumerate(sz["n_train"]):
-    lines.append(
-      f"{n:<7}  "
-      + "  ".join(f"{m['train'][i]:<16.4g}  {m['test'][i]:<16.4g}" for m in sz["models"].values())
-    )
+  lines += common.table(
+    ["case", "final train", "final test", "test/train", "w[:4]"],
+    [
+      (
+        n,
+        p[n]["final_train"],
+        p[n]["final_test"],
+        p[n]["final_test"] / p[n]["final_train"],
+        p[n]["w_first4"],
+      )
+      for n in POLY_CASES
+    ],
+  )
+  lines += [""] + common.table(
+    ["degree", "train (SGD)", "test (SGD)", "train (exact LS)", "test (exact LS)"],
+    zip(
+      cx["degrees"],
+      cx["sgd"]["train"],
+      cx["sgd"]["test"],
+      cx["exact"]["train"],
+      cx["exact"]["test"],
+      strict=True,
+    ),
+  )
+  models = sz["models"]
+  lines += [""] + common.table(
+    ["n_train"] + [f"{n} {split}" for n in models for split in ("train", "test")],
+    [
+      [n] + [m[split][i] for m in models.values() for split in ("train", "test")]
+      for i, n in enumerate(sz["n_train"])
+    ],
+  )
   wd = results["weight_decay"]
   lines += [
     "",
     f"Weight decay: {wd['num_inputs']} features, {wd['n_train']} training examples, "
-    f"SGD {wd['epochs']} epochs; l2_penalty vs optax.add_decayed_weights max |Δparam| "
-    f"= {wd['scratch_vs_engine_max_abs_param_diff']:.2e}",
-    "lambda   final train  final test  test (scratch)  ‖w‖",
+    f"SGD {wd['epochs']} epochs; engine (optax.add_decayed_weights) vs from-scratch "
+    f"l2_penalty max |Δparam| = {wd['scratch_vs_engine_max_abs_param_diff']:.2e}",
   ]
-  for i, lam in enumerate(wd["lambdas"]):
-    lines.append(
-      f"{lam:<7g}  {wd['final_train'][i]:<11.4g}  {wd['final_test'][i]:<10.4g}  "
-      f"{wd['final_test_scratch'][i]:<13.4g}  {wd['w_norm'][i]:.3f}"
-    )
+  lines += common.table(
+    ["lambda", "final train", "final test", "test (scratch)", "‖w‖"],
+    zip(
+      wd["lambdas"],
+      wd["final_train"],
+      wd["final_test"],
+      wd["final_test_scratch"],
+      wd["w_norm"],
+      strict=True,
+    ),
+  )
   dr = results["dropout"]
   lines += [
     "",
     f"Dropout: {dr['dataset']} MLP {dr['width']}-{dr['width']}, Adam {dr['epochs']} epochs",
-    "model                    train acc  test acc  gap     test loss  best test loss (epoch)",
   ]
-  for name, c in dr.items():
-    if isinstance(c, dict):
-      lines.append(
-        f"{name:<23}  {c['train_accuracy']:<9.4f}  {c['test_accuracy']:<8.4f}  "
-        f"{c['accuracy_gap']:<6.4f}  {c['test_loss']:<9.4f}  "
-        f"{c['best_test_loss']:.4f} ({c['best_test_loss_epoch']})"
+  lines += common.table(
+    ["model", "train acc", "test acc", "gap", "test loss", "best test loss (epoch)"],
+    [
+      (
+        name,
+        c["train_accuracy"],
+        c["test_accuracy"],
+        c["accuracy_gap"],
+        c["test_loss"],
+        f"{c['best_test_loss']:.4f} ({c['best_test_loss_epoch']})",
       )
-  lines += ["", f"wall time {results['wall_time_s']:.1f} s"]
-  return "\n".join(lines)
+      for name, c in dr.items()
+      if isinstance(c, dict)
+    ],
+  )
+  return "\n".join(lines + ["", f"wall time {results['wall_time_s']:.1f} s"])
 
-
-FLAG_HELP = {
-  "poly_epochs": "SGD epochs of the polynomial fits.",
-  "wd_epochs": "SGD epochs of the weight-decay regression.",
-  "dropout_epochs": "Adam epochs of the dropout MLPs.",
-  "dropout_width": "Width of both hidden layers of the dropout MLP.",
-  "dropout_rate": "Dropout rate of the regularized MLPs.",
-  "dropout_dataset": "Embedded classification data for dropout.",
-  "seed": "Base seed.",
-}
 
 if __name__ == "__main__":
-  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/generalization")
+  common.run_as_program(run, format_table, workdir="runs/generalization")

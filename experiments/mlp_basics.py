@@ -319,7 +319,23 @@ def run(
   width: int = 32,
   seed: int = 0,
 ) -> dict[str, Any]:
-  """Runs all experiments, writes the PNGs and ``results.json``, returns the numbers."""
+  """Runs all experiments, writes the PNGs and ``results.json``, returns the numbers.
+
+  Args:
+    workdir: output directory (created if needed).
+    epochs: SGD epochs (22 steps each) of the learning-rate and convergence runs.
+    batch_size: examples per SGD step.
+    learning_rates: the rates of the sensitivity study (ReLU MLP).
+    convergence_lr: the one rate at which the activations are compared.
+    convergence_threshold: training loss whose first crossing is reported.
+    hidden: width of both hidden layers of the trained MLPs.
+    xor_steps: gradient-descent steps per XOR seed.
+    xor_seeds_count: number of XOR initializations.
+    xor_lr: learning rate of the XOR runs.
+    depth: hidden layers of the vanishing-gradient MLP.
+    width: width of the vanishing-gradient MLP.
+    seed: base seed.
+  """
   if min(epochs, batch_size, hidden, xor_steps, xor_seeds_count, depth, width) <= 0:
     sizes = (epochs, batch_size, hidden, xor_steps, xor_seeds_count, depth, width)
     raise ValueError(
@@ -470,13 +486,5 @@ def format_table(results: dict[str, Any]) -> str:
   return "\n".join(lines)
 
 
-FLAG_HELP = {
-  "epochs": "SGD epochs (of 22 steps) for the learning-rate and convergence runs.",
-  "xor_steps": "Gradient-descent steps per XOR seed.",
-  "xor_seeds_count": "Number of XOR initializations.",
-  "depth": "Hidden layers of the vanishing-gradient MLP.",
-  "seed": "Base seed.",
-}
-
 if __name__ == "__main__":
-  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/mlp_basics")
+  common.run_as_program(run, format_table, workdir="runs/mlp_basics")

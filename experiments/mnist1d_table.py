@@ -22,6 +22,7 @@ accuracy during training) and ``results.json`` into the workdir and prints the t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from typing import Any, Mapping, Sequence
@@ -40,49 +41,46 @@ BEST_GRIDS: dict[str, tuple[float, ...]] = {
   "momentum": (3e-2, 0.1, 0.3),
   "rmsprop": (3e-4, 1e-3, 3e-3),
 }
-PAPER_OPTIMIZER = {"optimizer": "adam", "learning_rate": 1e-2, "eps": 1e-8}
+PAPER_OPTIMIZER = {"name": "adam", "learning_rate": 1e-2, "eps": 1e-8}
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  """How long every run of the table trains, how often it is evaluated, and how it loops."""
+
+  epochs: int
+  eval_every: int
+  scan: bool
 
 
 def _train(
   model: str,
   splits: Mapping[str, Mapping[str, np.ndarray]],
+  plan: Plan,
+  optimizer: Mapping[str, Any],
+  members: Sequence[Mapping[str, Any]],
   *,
-  optimizer: str,
-  learning_rates: Sequence[float],
-  seeds: Sequence[int],
-  epochs: int,
-  eval_every: int,
-  scan: bool,
-  optimizer_kwargs: Mapping | None = None,
   cosine: bool = False,
   weight_decay: float = 0.0,
 ) -> dict[str, Any]:
-  """Trains one ``model`` per (rate, seed) pair in one engine sweep (batches of 100).
+  """Trains ``model`` once per member in one engine sweep (from-scratch optimizers, batch 100).
 
-  ``splits`` holds ``"train"`` and the evaluated splits; their accuracy is recorded every
-  ``eval_every`` epochs.
+  ``splits`` holds ``"train"`` and the evaluated splits, whose accuracy is recorded every
+  ``plan.eval_every`` epochs.
   """
   config = common.engine_config(
     task="classification",
     model={"name": MODELS[model]},
     batch_size=100,
-    num_epochs=epochs,
-    optimizer={
-      "name": optimizer,
-      "learning_rate": float(learning_rates[0]),
-      **dict(optimizer_kwargs or {}),
-    },
+    num_epochs=plan.epochs,
+    optimizer=dict(optimizer),
     optimizer_impl="scratch",
     lr_schedule="cosine" if cosine else "constant",
     weight_decay=weight_decay,
     eval_train=False,
-    eval_every_epochs=eval_every,
-    scan_epochs=scan,
+    eval_every_epochs=plan.eval_every,
+    scan_epochs=plan.scan,
   )
-  members = [
-    {"optimizer.learning_rate": float(lr), "seed": int(seed)}
-    for lr, seed in zip(learning_rates, seeds, strict=True)
-  ]
   start = time.perf_counter()
   result = train_lib.train_sweep(config, members, data=splits)
   return {
@@ -93,39 +91,28 @@ def _train(
   }
 
 
-def paper_recipe(
-  name: str,
-  train: dict,
-  test: dict,
-  *,
-  seeds: Sequence[int],
-  epochs: int,
-  eval_every: int,
-  scan: bool,
-) -> dict[str, Any]:
-  """The paper's Adam recipe for one model, all seeds in one vmapped program."""
-  opt = dict(PAPER_OPTIMIZER)
-  out = _train(
-    name,
-    {"train": train, "test": test},
-    optimizer=opt.pop("optimizer"),
-    learning_rates=[opt.pop("learning_rate")] * len(seeds),
-    seeds=seeds,
-    epochs=epochs,
-    eval_every=eval_every,
-    scan=scan,
-    optimizer_kwargs=opt,
-  )
+def _test_summary(out: Mapping[str, Any]) -> dict[str, Any]:
+  """The final test accuracy of every member, their mean and spread, the mean curve."""
   acc = out["accuracy"]["test"]
+  final = acc[:, -1]
   return {
-    "test_accuracy": acc[:, -1].tolist(),
-    "mean": float(acc[:, -1].mean()),
-    "std": float(acc[:, -1].std()),
+    "test_accuracy": final.tolist(),
+    "mean": float(final.mean()),
+    "std": float(final.std()),
     "curve": acc.mean(0).tolist(),
-    "final_train_loss": out["final_train_loss"].tolist(),
     "seconds": out["seconds"],
-    "compile_seconds": out["compile_seconds"],
   }
+
+
+def paper_recipe(name: str, train: dict, test: dict, seeds: Sequence[int], plan: Plan) -> dict:
+  """The paper's Adam recipe for one model, all seeds in one vmapped program."""
+  members = [{"seed": int(s)} for s in seeds]
+  out = _train(name, {"train": train, "test": test}, plan, PAPER_OPTIMIZER, members)
+  return dict(
+    _test_summary(out),
+    final_train_loss=out["final_train_loss"].tolist(),
+    compile_seconds=out["compile_seconds"],
+  )
 
 
 def split_train(train: dict, val_size: int, seed: int = 0) -> tuple[dict, dict]:
@@ -148,31 +135,27 @@ def best_with_jaxnets(
   name: str,
   train: dict,
   test: dict,
-  *,
   seeds: Sequence[int],
-  epochs: int,
+  plan: Plan,
+  *,
   val_size: int,
   grids: Mapping[str, Sequence[float]],
   weight_decay: float,
-  eval_every: int,
-  scan: bool,
 ) -> dict[str, Any]:
-  """Chooses (optimizer, η) on a validation split, then retrains on all of ``train``."""
+  """Chooses (optimizer, η) on a validation split, then retrains on all of ``train``.
+
+  Every candidate trains with a cosine decay of η to 0 and weight decay; the selection
+  uses the first seed and evaluates once, at the end.
+  """
   fit, val = split_train(train, val_size)
+  recipe = dict(cosine=True, weight_decay=weight_decay)
+  once = dataclasses.replace(plan, eval_every=plan.epochs)
   start = time.perf_counter()
   selection = {}
   for opt, rates in grids.items():
+    members = [{"optimizer.learning_rate": float(r), "seed": int(seeds[0])} for r in rates]
     out = _train(
-      name,
-      {"train": fit, "val": val},
-      optimizer=opt,
-      learning_rates=rates,
-      seeds=[seeds[0]] * len(rates),
-      epochs=epochs,
-      eval_every=epochs,
-      scan=scan,
-      cosine=True,
-      weight_decay=weight_decay,
+      name, {"train": fit, "val": val}, once, {"name": opt, "learning_rate": 1.0}, members, **recipe
     )
     selection[opt] = [float(a) for a in out["accuracy"]["val"][:, -1]]
   opt, i = max(
@@ -181,30 +164,22 @@ def best_with_jaxnets(
   )
   lr = float(grids[opt][i])
   selection_seconds = time.perf_counter() - start
+  members = [{"seed": int(s)} for s in seeds]
   out = _train(
     name,
     {"train": train, "test": test},
-    optimizer=opt,
-    learning_rates=[lr] * len(seeds),
-    seeds=seeds,
-    epochs=epochs,
-    eval_every=eval_every,
-    scan=scan,
-    cosine=True,
-    weight_decay=weight_decay,
+    plan,
+    {"name": opt, "learning_rate": lr},
+    members,
+    **recipe,
   )
-  acc = out["accuracy"]["test"]
-  return {
-    "optimizer": opt,
-    "learning_rate": lr,
-    "validation_accuracy": selection,
-    "test_accuracy": acc[:, -1].tolist(),
-    "mean": float(acc[:, -1].mean()),
-    "std": float(acc[:, -1].std()),
-    "curve": acc.mean(0).tolist(),
-    "selection_seconds": selection_seconds,
-    "seconds": out["seconds"],
-  }
+  return dict(
+    _test_summary(out),
+    optimizer=opt,
+    learning_rate=lr,
+    validation_accuracy=selection,
+    selection_seconds=selection_seconds,
+  )
 
 
 def _plot(workdir: str, results: dict) -> list[str]:
@@ -291,7 +266,19 @@ def run(
   weight_decay: float = 1e-3,
   scan: bool = True,
 ) -> dict[str, Any]:
-  """Trains the table's rows, writes the PNGs and ``results.json``, returns the numbers."""
+  """Trains the table's rows, writes the PNGs and ``results.json``, returns the numbers.
+
+  Args:
+    workdir: output directory (created if needed).
+    models: rows of the table (``logistic``, ``mlp``, ``cnn``).
+    seeds: seeds trained together per row.
+    epochs: epochs per run (150 x 40 batches of 100 = the paper's 6000 steps).
+    eval_every: epochs between the test-accuracy points of the curves (divides ``epochs``).
+    val_size: validation examples carved from the training set for the "best" row.
+    grids: learning rates tried per optimizer for the "best" row.
+    weight_decay: L2 weight decay of the "best" row.
+    scan: scan each epoch (True) or loop over compiled steps (False).
+  """
   unknown = [m for m in models if m not in MODELS]
   if unknown or not models:
     raise ValueError(f"Unknown models {unknown}; valid: {list(MODELS)}.")
@@ -304,6 +291,7 @@ def run(
     raise ValueError("seeds and every grid must be non-empty.")
   os.makedirs(workdir, exist_ok=True)
   train, test = data.load("mnist1d", "train"), data.load("mnist1d", "test")
+  plan = Plan(epochs, eval_every, scan)
   start = time.perf_counter()
   results: dict[str, Any] = {
     "epochs": epochs,
@@ -314,20 +302,9 @@ def run(
   }
   for name in models:
     t0 = time.perf_counter()
-    paper = paper_recipe(
-      name, train, test, seeds=seeds, epochs=epochs, eval_every=eval_every, scan=scan
-    )
+    paper = paper_recipe(name, train, test, seeds, plan)
     best = best_with_jaxnets(
-      name,
-      train,
-      test,
-      seeds=seeds,
-      epochs=epochs,
-      val_size=val_size,
-      grids=grids,
-      weight_decay=weight_decay,
-      eval_every=eval_every,
-      scan=scan,
+      name, train, test, seeds, plan, val_size=val_size, grids=grids, weight_decay=weight_decay
     )
     results["models"][name] = {
       "published": PUBLISHED[name],
@@ -342,13 +319,5 @@ def run(
   return results
 
 
-FLAG_HELP = {
-  "epochs": "Epochs (150 x 40 batches of 100 = the paper's 6000 steps).",
-  "eval_every": "Epochs between test-accuracy points of the curves.",
-  "val_size": "Validation examples carved from the training set.",
-  "weight_decay": "L2 weight decay of the 'best with jaxnets' row.",
-  "scan": "Scan each epoch (True) or loop over compiled steps (False).",
-}
-
 if __name__ == "__main__":
-  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/mnist1d_table")
+  common.run_as_program(run, format_table, workdir="runs/mnist1d_table")

@@ -372,7 +372,20 @@ def run(
   target_loss: float = 0.1,
   lr_grids: Mapping[str, Sequence[float]] = LR_GRIDS,
 ) -> dict[str, Any]:
-  """Runs both comparisons, writes the PNGs and ``results.json``, returns the numbers."""
+  """Runs both comparisons, writes the PNGs and ``results.json``, returns the numbers.
+
+  Args:
+    workdir: output directory (created if needed).
+    optimizers: the optimizers compared.
+    steps_2d: steps on each 2-D function.
+    dataset: embedded classification data of the real task.
+    epochs: training epochs of the real task.
+    batch_size: batch size of the real task.
+    hidden: width of the MLP's hidden layer.
+    seeds: seeds per learning rate.
+    target_loss: training loss whose first crossing is reported.
+    lr_grids: learning rates tried per optimizer on the real task.
+  """
   unknown = [o for o in optimizers if o not in SCRATCH_OPTIMIZERS]
   if unknown or not optimizers:
     raise ValueError(f"Unknown optimizers {unknown}; valid: {sorted(SCRATCH_OPTIMIZERS)}.")
@@ -414,15 +427,5 @@ def run(
   return results
 
 
-FLAG_HELP = {
-  "steps_2d": "Steps on each 2-D function.",
-  "dataset": "Embedded classification data of the real task.",
-  "epochs": "Training epochs of the real task.",
-  "batch_size": "Batch size of the real task.",
-  "hidden": "Width of the MLP's hidden layer.",
-  "seeds": "Seeds per learning rate (comma-separated).",
-  "target_loss": "Training loss whose first crossing is reported.",
-}
-
 if __name__ == "__main__":
-  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/optimizers")
+  common.run_as_program(run, format_table, workdir="runs/optimizers")

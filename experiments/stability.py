@@ -241,7 +241,20 @@ def run(
   num_inits: int = 5,
   seed: int = 0,
 ) -> dict[str, Any]:
-  """Runs both experiments, writes the PNGs and ``results.json``, returns the numbers."""
+  """Runs both experiments, writes the PNGs and ``results.json``, returns the numbers.
+
+  Args:
+    workdir: output directory (created if needed).
+    depth: hidden layers of the deep MLPs.
+    width: width of the gradient-norm MLP.
+    train_width: width of the trained MLPs.
+    epochs: training epochs of the remedy comparison.
+    learning_rate: SGD (momentum 0.9) learning rate of the remedy comparison.
+    batch_size: examples per training step.
+    grad_batch: examples in the batch of the gradient norms.
+    num_inits: initializations averaged in the gradient norms.
+    seed: base seed.
+  """
   if min(depth, width, train_width, epochs, batch_size, grad_batch, num_inits) <= 0:
     raise ValueError(
       "depth, width, train_width, epochs, batch_size, grad_batch and num_inits must be positive."
@@ -328,47 +341,49 @@ def run(
 
 def format_table(results: dict[str, Any]) -> str:
   """The numbers of :func:`run` as plain-text tables."""
-  g = results["gradient_norms"]
+  g, rm = results["gradient_norms"], results["remedies"]
   lines = [
     f"Gradient norms at init: {g['depth']} hidden layers x {g['width']}, batch "
-    f"{g['batch']} of digits, mean over {g['num_inits']} initializations",
-    f"{'network':<28}  {'layer 1':<9}  {'layer ' + str(g['depth']):<9}  {'head':<9}  "
-    f"{'max/min':<9}  {'worst init':<10}  verdict",
+    f"{g['batch']} of digits, mean over {g['num_inits']} initializations"
   ]
-  for name, r in g.items():
-    if isinstance(r, dict):
-      lines.append(
-        f"{name:<28}  {r['first_layer']:<9.2e}  {r['last_hidden']:<9.2e}  "
-        f"{r['head']:<9.2e}  {r['spread']:<9.2e}  {max(r['per_init_spread']):<10.2e}  "
-        f"{r['verdict']}"
+  lines += common.table(
+    ["network", "layer 1", f"layer {g['depth']}", "head", "max/min", "worst init", "verdict"],
+    [
+      (
+        name,
+        r["first_layer"],
+        r["last_hidden"],
+        r["head"],
+        r["spread"],
+        max(r["per_init_spread"]),
+        r["verdict"],
       )
-  rm = results["remedies"]
+      for name, r in g.items()
+      if isinstance(r, dict)
+    ],
+    fmt=".2e",
+  )
   lines += [
     "",
     f"Training a {rm['depth']}-layer {rm['activation']} MLP (width {rm['width']}, "
     f"{rm['init']}), SGD momentum lr={rm['learning_rate']:g}, {rm['epochs']} epochs",
-    "variant       epoch-1 train loss  final train loss  final test acc  best test acc",
   ]
-  for name, r in rm.items():
-    if isinstance(r, dict):
-      lines.append(
-        f"{name:<12}  {r['first_epoch_train_loss']:<18.4f}  "
-        f"{r['final_train_loss']:<16.4f}  {r['final_test_accuracy']:<14.4f}  "
-        f"{r['best_test_accuracy']:.4f}"
+  lines += common.table(
+    ["variant", "epoch-1 train loss", "final train loss", "final test acc", "best test acc"],
+    [
+      (
+        name,
+        r["first_epoch_train_loss"],
+        r["final_train_loss"],
+        r["final_test_accuracy"],
+        r["best_test_accuracy"],
       )
-  lines += ["", f"wall time {results['wall_time_s']:.1f} s"]
-  return "\n".join(lines)
+      for name, r in rm.items()
+      if isinstance(r, dict)
+    ],
+  )
+  return "\n".join(lines + ["", f"wall time {results['wall_time_s']:.1f} s"])
 
-
-FLAG_HELP = {
-  "depth": "Hidden layers of the deep MLP.",
-  "width": "Width of the gradient-norm MLP.",
-  "train_width": "Width of the trained MLPs.",
-  "epochs": "Training epochs of the remedy comparison.",
-  "learning_rate": "SGD learning rate of the remedy comparison.",
-  "num_inits": "Initializations averaged in the gradient norms.",
-  "seed": "Base seed.",
-}
 
 if __name__ == "__main__":
-  common.run_as_program(run, format_table, FLAG_HELP, workdir="runs/stability")
+  common.run_as_program(run, format_table, workdir="runs/stability")

@@ -11,10 +11,7 @@ from experiments.configs import default
 
 
 def get_config():
-  config = default.get_config()
-  config.dataset = "digits"
+  config = default.get_config()  # Digits, batch 32, 30 epochs.
   config.model = {"name": "softmax", "num_classes": 10}
   config.optimizer = {"name": "sgd", "learning_rate": 0.5}
-  config.batch_size = 32
-  config.num_epochs = 30
   return config

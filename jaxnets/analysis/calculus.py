@@ -23,7 +23,12 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from jax.typing import ArrayLike
 
-from jaxnets.analysis.linalg import check_finite, is_traced
+from jaxnets.analysis.linalg import (
+  check_finite,
+  check_same_shapes,
+  eigenvalue_signs,
+  is_traced,
+)
 
 PyTree = Any
 ScalarFn = Callable[..., jax.Array]
@@ -117,14 +122,7 @@ def directional_derivative(f: ScalarFn, x: PyTree, u: PyTree) -> jax.Array:
     3.6
   """
   _check_scalar_output(f, x, "directional_derivative")
-  if jax.tree_util.tree_structure(x) != jax.tree_util.tree_structure(u):
-    raise ValueError("directional_derivative: u must have the same pytree structure as x.")
-  for xl, ul in zip(jax.tree_util.tree_leaves(x), jax.tree_util.tree_leaves(u), strict=True):
-    if jnp.shape(xl) != jnp.shape(ul):
-      raise ValueError(
-        f"directional_derivative: u leaf of shape {jnp.shape(ul)} does not "
-        f"match x leaf of shape {jnp.shape(xl)}."
-      )
+  check_same_shapes(u, x, "directional_derivative", "u", "x")
   unit, size = _unit(u)
   if not is_traced(size):
     check_finite(size, "directional_derivative direction u")
@@ -218,15 +216,17 @@ def classify_hessian_eigenvalues(eigenvalues: ArrayLike, tol: float) -> str:
     >>> classify_hessian_eigenvalues(jnp.array([-1., 2.]), tol=1e-6)
     'saddle'
   """
-  lam = np.asarray(eigenvalues)
-  pos, neg = lam > tol, lam < -tol
-  if pos.any() and neg.any():
-    return "saddle"
-  if pos.all():
-    return "minimum"
-  if neg.all():
-    return "maximum"
-  return "degenerate"
+  return _STATIONARY_TYPE_OF[eigenvalue_signs(eigenvalues, tol)]
+
+
+# A stationary point's type from the definiteness of its Hessian.
+_STATIONARY_TYPE_OF = {
+  "positive definite": "minimum",
+  "negative definite": "maximum",
+  "indefinite": "saddle",
+  "positive semidefinite": "degenerate",
+  "negative semidefinite": "degenerate",
+}
 
 
 @functools.partial(jax.jit, static_argnums=0)

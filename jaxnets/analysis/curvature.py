@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from jaxnets.analysis.linalg import check_finite
+from jaxnets.analysis.linalg import check_finite, check_same_shapes
 
 Params = Any  # A pytree of arrays.
 Data = Any  # A pytree of arrays sharing the leading (example) axis, e.g. {"x": ..., "y": ...}.
@@ -215,14 +215,7 @@ def hvp(
     [6.0, 12.0]
   """
   _check_inputs(loss_fn, params, data, batch_size, "hvp")
-  if jax.tree_util.tree_structure(v) != jax.tree_util.tree_structure(params):
-    raise ValueError("hvp: v must have the same pytree structure as params.")
-  for p, t in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(v), strict=True):
-    if jnp.shape(p) != jnp.shape(t):
-      raise ValueError(
-        f"hvp: v leaf of shape {jnp.shape(t)} does not match the params leaf "
-        f"of shape {jnp.shape(p)}."
-      )
+  check_same_shapes(v, params, "hvp", "v", "params")
   return hvp_core(loss_fn, params, v, data, batch_size)
 
 

@@ -19,7 +19,7 @@ Example:
 
 import functools
 import math
-from typing import Union
+from typing import Any, Union
 
 import jax
 import jax.numpy as jnp
@@ -67,6 +67,20 @@ def check_finite(x: ArrayLike, name: str) -> None:
   if not np.all(np.isfinite(arr)):
     bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
     raise ValueError(f"{name} contains {bad} NaN/inf value(s); only finite input is valid.")
+
+
+def check_same_shapes(tree: Any, like: Any, fn: str, name: str, like_name: str) -> None:
+  """Raises ``ValueError`` unless pytree ``tree`` has ``like``'s structure and leaf shapes."""
+  if jax.tree_util.tree_structure(tree) != jax.tree_util.tree_structure(like):
+    raise ValueError(f"{fn}: {name} must have the same pytree structure as {like_name}.")
+  for leaf, ref in zip(
+    jax.tree_util.tree_leaves(tree), jax.tree_util.tree_leaves(like), strict=True
+  ):
+    if jnp.shape(leaf) != jnp.shape(ref):
+      raise ValueError(
+        f"{fn}: {name} leaf of shape {jnp.shape(leaf)} does not match the {like_name} leaf "
+        f"of shape {jnp.shape(ref)}."
+      )
 
 
 def check_square(a: jax.Array, name: str) -> None:
@@ -423,6 +437,20 @@ def _adjugate_inverse(a: jax.Array) -> tuple[jax.Array, jax.Array]:
   return inv, _lu_pivots(a)[0]
 
 
+def _host_checked_inverse(a: ArrayLike, rtol: float | None, fn: str, invert) -> jax.Array:
+  """``invert(a) -> (inverse, pivots)`` on a concrete matrix, refusing singular input."""
+  a = concrete_square_matrix(
+    a,
+    fn,
+    f"{fn} checks for singular input on concrete values; it cannot run under jit "
+    "(use jnp.linalg.inv there).",
+  )
+  rtol = _default_rtol(a.shape[0], a.dtype) if rtol is None else rtol
+  inv, pivots = invert(a)
+  _check_inverse(fn, a, pivots, inv, rtol)
+  return inv
+
+
 def inverse_adjugate(a: ArrayLike, rtol: float | None = None) -> jax.Array:
   """Inverse by the adjugate over the determinant, from scratch (host-checked).
 
@@ -453,16 +481,7 @@ def inverse_adjugate(a: ArrayLike, rtol: float | None = None) -> jax.Array:
     >>> [[round(v, 4) for v in row] for row in inv.tolist()]
     [[0.6, -0.7], [-0.2, 0.4]]
   """
-  a = concrete_square_matrix(
-    a,
-    "inverse_adjugate",
-    "inverse_adjugate checks for singular input on concrete values; "
-    "it cannot run under jit (use jnp.linalg.inv there).",
-  )
-  rtol = _default_rtol(a.shape[0], a.dtype) if rtol is None else rtol
-  inv, pivots = _adjugate_inverse(a)
-  _check_inverse("inverse_adjugate", a, pivots, inv, rtol)
-  return inv
+  return _host_checked_inverse(a, rtol, "inverse_adjugate", _adjugate_inverse)
 
 
 @jax.jit
@@ -496,32 +515,47 @@ def inverse_gauss_jordan(a: ArrayLike, rtol: float | None = None) -> jax.Array:
   values; the elimination is one jitted ``lax.fori_loop``.
 
   Args:
-    a: ``[n, n]`` matrix.
-    rtol: singularity tolerance on the pivots, relative to ``max|A|``.
+    a: the ``[n, n]`` matrix to invert.
+    rtol: a pivot at most ``rtol · max|A|`` counts as zero (default ``n · eps``).
 
   Returns:
-    ``A⁻¹``.
+    ``A⁻¹``, the right half of the reduced ``[I | A⁻¹]``.
 
   Raises:
-    ValueError: non-square, non-finite or singular input, or an inverse that overflows.
+    ValueError: as :func:`inverse_adjugate`: non-square, non-finite or singular input, or an
+      inverse that overflows.
 
   Example:
     >>> inverse_gauss_jordan(jnp.array([[0., 1.], [1., 0.]])).tolist()
     [[0.0, 1.0], [1.0, 0.0]]
   """
-  a = concrete_square_matrix(
-    a,
-    "inverse_gauss_jordan",
-    "inverse_gauss_jordan checks for singular input on concrete "
-    "values; it cannot run under jit (use jnp.linalg.inv there).",
-  )
-  rtol = _default_rtol(a.shape[0], a.dtype) if rtol is None else rtol
-  inv, pivots = _gauss_jordan(a)
-  _check_inverse("inverse_gauss_jordan", a, pivots, inv, rtol)
-  return inv
+  return _host_checked_inverse(a, rtol, "inverse_gauss_jordan", _gauss_jordan)
 
 
 # --------------------------------------------------------------------------- definiteness
+
+
+def eigenvalue_signs(eigenvalues: ArrayLike, tol: float) -> str:
+  """The definiteness label of a symmetric matrix with these eigenvalues (host).
+
+  ``|λ| <= tol`` counts as zero. Shared by :func:`definiteness` and the classification of
+  stationary points by their Hessian (:mod:`jaxnets.analysis.calculus`).
+
+  Example:
+    >>> eigenvalue_signs(jnp.array([0.0, 2.0]), tol=1e-6)
+    'positive semidefinite'
+  """
+  lam = np.asarray(eigenvalues)
+  pos, neg = lam > tol, lam < -tol
+  if pos.any() and neg.any():
+    return "indefinite"
+  if pos.all():
+    return "positive definite"
+  if neg.all():
+    return "negative definite"
+  if neg.any():
+    return "negative semidefinite"
+  return "positive semidefinite"
 
 
 def definiteness(a: ArrayLike, tol: float | None = None, *, symmetrize: bool = False) -> str:
@@ -564,16 +598,7 @@ def definiteness(a: ArrayLike, tol: float | None = None, *, symmetrize: bool = F
     tol = _default_rtol(a.shape[0], a.dtype) * float(np.max(np.abs(lam)))
   if tol < 0:
     raise ValueError(f"definiteness: tol must be >= 0, got {tol}.")
-  pos, neg = lam > tol, lam < -tol
-  if pos.any() and neg.any():
-    return "indefinite"
-  if pos.all():
-    return "positive definite"
-  if neg.all():
-    return "negative definite"
-  if neg.any():
-    return "negative semidefinite"
-  return "positive semidefinite"
+  return eigenvalue_signs(lam, tol)
 
 
 def is_positive_definite(a: ArrayLike, rtol: float | None = None) -> bool:
@@ -605,6 +630,7 @@ __all__ = [
   "adjugate",
   "check_finite",
   "definiteness",
+  "eigenvalue_signs",
   "determinant",
   "eig",
   "inner",

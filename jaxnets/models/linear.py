@@ -18,6 +18,13 @@ def flatten(x: jax.Array) -> jax.Array:
   return x.reshape((x.shape[0], -1))
 
 
+def _affine(x: jax.Array, features: int, init_std: float, name: str) -> jax.Array:
+  """``flatten(x) W + b`` with ``W ~ N(0, init_std²)``, ``b = 0`` (inside a compact module)."""
+  if features <= 0:
+    raise ValueError(f"{name} must be positive, got {features}.")
+  return nn.Dense(features, kernel_init=nn.initializers.normal(init_std))(flatten(x))
+
+
 class LinearRegression(nn.Module):
   """ŷ = x w + b, one Dense layer on flattened input.
 
@@ -30,15 +37,10 @@ class LinearRegression(nn.Module):
   features: int = 1
   init_std: float = 0.01
 
-  def __post_init__(self):
-    if self.features <= 0:
-      raise ValueError(f"features must be positive, got {self.features}.")
-    super().__post_init__()
-
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     del train  # No train-only behaviour.
-    return nn.Dense(self.features, kernel_init=nn.initializers.normal(self.init_std))(flatten(x))
+    return _affine(x, self.features, self.init_std, "features")
 
 
 class SoftmaxRegression(nn.Module):
@@ -50,15 +52,10 @@ class SoftmaxRegression(nn.Module):
 
   num_classes: int = 10
 
-  def __post_init__(self):
-    if self.num_classes <= 0:
-      raise ValueError(f"num_classes must be positive, got {self.num_classes}.")
-    super().__post_init__()
-
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     del train
-    return nn.Dense(self.num_classes, kernel_init=nn.initializers.normal(0.01))(flatten(x))
+    return _affine(x, self.num_classes, 0.01, "num_classes")
 
 
 def least_squares(x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:

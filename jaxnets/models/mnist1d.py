@@ -68,9 +68,13 @@ def torch_bias(fan_in: int) -> Initializer:
 INIT_STYLES = ("flax", "torch")
 
 
-def _check_init(init_style: str) -> None:
+def _check_init(init_style: str, **sizes: int) -> None:
+  """Raises ValueError for an unknown init style or a size (width, channels) below 1."""
   if init_style not in INIT_STYLES:
     raise ValueError(f"Unknown init_style {init_style!r}; valid init styles: {list(INIT_STYLES)}.")
+  for name, size in sizes.items():
+    if size <= 0:
+      raise ValueError(f"{name.replace('_', ' ')} must be positive, got {size}.")
 
 
 def _dense(features: int, fan_in: int, init_style: str, name: str | None = None) -> nn.Dense:
@@ -130,9 +134,7 @@ class MNIST1DMLP(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     del train
-    _check_init(self.init_style)
-    if self.hidden <= 0:
-      raise ValueError(f"MNIST1DMLP hidden width must be positive, got {self.hidden}.")
+    _check_init(self.init_style, hidden_width=self.hidden)
     x = flatten(x)
     h = nn.relu(_dense(self.hidden, x.shape[-1], self.init_style)(x))
     h2 = nn.relu(_dense(self.hidden, self.hidden, self.init_style)(h))
@@ -230,9 +232,7 @@ class MNIST1DCNN(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     del train
-    _check_init(self.init_style)
-    if self.channels <= 0:
-      raise ValueError(f"MNIST1DCNN channels must be positive, got {self.channels}.")
+    _check_init(self.init_style, channels=self.channels)
     h = _signal(x)
     for i, width in enumerate(self.kernel_sizes):
       inits = {}

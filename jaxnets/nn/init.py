@@ -133,7 +133,7 @@ def xavier_uniform(gain: float = 1.0, *, in_axis: int = -2, out_axis: int = -1) 
     out_axis: the kernel's output axis.
 
   Returns:
-    ``init(key, shape, dtype=float32) -> jax.Array``.
+    ``init(key, shape, dtype=float32) -> jax.Array`` drawing from ``U(-l, l)``.
 
   Example:
     >>> w = xavier_uniform()(jax.random.key(0), (100, 200))
@@ -160,7 +160,7 @@ def xavier_normal(
     out_axis: the kernel's output axis.
 
   Returns:
-    ``init(key, shape, dtype=float32) -> jax.Array``.
+    ``init(key, shape, dtype=float32) -> jax.Array`` drawing from the (truncated) normal.
 
   Example:
     >>> w = xavier_normal()(jax.random.key(0), (500, 500))
@@ -196,7 +196,7 @@ def kaiming_uniform(
     out_axis: the kernel's output axis.
 
   Returns:
-    ``init(key, shape, dtype=float32) -> jax.Array``.
+    ``init(key, shape, dtype=float32) -> jax.Array`` drawing from He's ``U(-l, l)``.
 
   Example:
     >>> w = kaiming_uniform()(jax.random.key(0), (96, 10))
@@ -228,7 +228,7 @@ def kaiming_normal(
     out_axis: the kernel's output axis.
 
   Returns:
-    ``init(key, shape, dtype=float32) -> jax.Array``.
+    ``init(key, shape, dtype=float32) -> jax.Array`` drawing from He's (truncated) normal.
 
   Example:
     >>> w = kaiming_normal(mode="fan_out")(jax.random.key(0), (100, 800))

@@ -39,6 +39,9 @@ from jaxnets.params import count_params  # noqa: F401  (re-exported: the course'
 # An int p (p on every side), a pair (p_h, p_w), explicit ((top, bottom), (left, right)),
 # or the strings "VALID" (no padding) / "SAME" (output size ⌈n / s⌉, as in Flax and lax).
 Padding = Union[int, Sequence[int], Sequence[Sequence[int]], str]
+Size = Union[int, Sequence[int]]  # One size for both spatial dimensions, or (height, width).
+Pair = tuple[int, int]  # (height, width), resolved.
+Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right)), resolved.
 POOL_MODES = ("max", "avg")
 
 
@@ -46,7 +49,7 @@ def _is_int(v: Any) -> bool:
   return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _pair(value: int | Sequence[int], name: str, minimum: int = 1) -> tuple[int, int]:
+def _pair(value: int | Sequence[int], name: str, minimum: int = 1) -> Pair:
   """``3 -> (3, 3)``; ``(3, 5) -> (3, 5)``; checks each entry is an int ≥ ``minimum``."""
   pair = (value, value) if _is_int(value) else tuple(value)
   if len(pair) != 2 or not all(_is_int(v) for v in pair):
@@ -102,7 +105,7 @@ def _output_size(n: int, k: int, lo: int, hi: int, s: int, dim: str) -> int:
 
 def _resolve_padding(
   padding: Padding, in_hw: Sequence[int], k_hw: Sequence[int], strides: Sequence[int]
-) -> tuple[tuple[int, int], tuple[int, int]]:
+) -> Pads:
   """Explicit ``((top, bottom), (left, right))`` padding from any :data:`Padding` form."""
   if isinstance(padding, str):
     mode = padding.upper()
@@ -216,13 +219,7 @@ def corr2d_multi_in_out(x: ArrayLike, k: ArrayLike) -> jax.Array:
   return jnp.stack([corr2d_multi_in(x, k[..., o]) for o in range(k.shape[-1])], axis=-1)
 
 
-def _windows(
-  x: jax.Array,
-  window: tuple[int, int],
-  strides: tuple[int, int],
-  pads: tuple[tuple[int, int], tuple[int, int]],
-  fill: Any,
-) -> jax.Array:
+def _windows(x: jax.Array, window: Pair, strides: Pair, pads: Pads, fill: Any) -> jax.Array:
   """Every window position of NHWC ``x``: ``[n, oh, ow, kh * kw, c]`` (im2col)."""
   n, h, w, c = x.shape
   (kh, kw), (sh, sw) = window, strides
@@ -300,7 +297,7 @@ def _conv2d(
   kernel: jax.Array,
   bias: jax.Array | None,
   strides: tuple[int, int],
-  pads: tuple[tuple[int, int], tuple[int, int]],
+  pads: Pads,
 ) -> jax.Array:
   kh, kw, c_in, c_out = kernel.shape
   patches = _windows(x, (kh, kw), strides, pads, 0)  # [n, oh, ow, kh*kw, c_in]
@@ -396,13 +393,7 @@ def pool2d(
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
-def _pool2d(
-  x: jax.Array,
-  window: tuple[int, int],
-  strides: tuple[int, int],
-  pads: tuple[tuple[int, int], tuple[int, int]],
-  mode: str,
-) -> jax.Array:
+def _pool2d(x: jax.Array, window: Pair, strides: Pair, pads: Pads, mode: str) -> jax.Array:
   if mode == "max":
     fill = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
     return jnp.max(_windows(x, window, strides, pads, fill), axis=3)
@@ -410,10 +401,7 @@ def _pool2d(
 
 
 def max_pool2d(
-  x: ArrayLike,
-  window: int | Sequence[int],
-  stride: int | Sequence[int] | None = None,
-  padding: Padding = 0,
+  x: ArrayLike, window: Size, stride: Size | None = None, padding: Padding = 0
 ) -> jax.Array:
   """Max pooling: :func:`pool2d` with ``mode="max"``.
 
@@ -425,10 +413,7 @@ def max_pool2d(
 
 
 def avg_pool2d(
-  x: ArrayLike,
-  window: int | Sequence[int],
-  stride: int | Sequence[int] | None = None,
-  padding: Padding = 0,
+  x: ArrayLike, window: Size, stride: Size | None = None, padding: Padding = 0
 ) -> jax.Array:
   """Average pooling: :func:`pool2d` with ``mode="avg"``.
 

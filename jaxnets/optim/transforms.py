@@ -505,11 +505,13 @@ def sgd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
     An ``optax.GradientTransformationExtraArgs``.
 
   Example:
-    >>> import jax.numpy as jnp
-    >>> opt = sgd(0.5)
-    >>> u, _ = opt.update(jnp.array([2.0]), opt.init(jnp.zeros(1)))
-    >>> float(u[0])
-    -1.0
+    >>> import jax.numpy as jnp, optax
+    >>> opt = sgd(optax.linear_schedule(1.0, 0.5, transition_steps=1))  # η₀ = 1, then 0.5.
+    >>> state = opt.init(jnp.zeros(1))
+    >>> u1, state = opt.update(jnp.array([2.0]), state)
+    >>> u2, state = opt.update(jnp.array([2.0]), state)
+    >>> float(u1[0]), float(u2[0])
+    (-2.0, -1.0)
   """
   return optax.chain(scale_by_learning_rate(learning_rate))
 

@@ -16,7 +16,7 @@ Example:
 from jaxnets.train.checkpoint import Checkpointer
 from jaxnets.train.config import default_config, validate_config
 from jaxnets.train.evaluation import Evaluator
-from jaxnets.train.loop import EpochRunner, fit
+from jaxnets.train.loop import EpochRunner, Trainer
 from jaxnets.train.run import evaluate, train_and_evaluate
 from jaxnets.train.sources import InMemoryData, StreamingData, TrainData
 from jaxnets.train.state import TrainState, run_keys
@@ -40,11 +40,11 @@ __all__ = [
   "SweepResult",
   "TrainData",
   "TrainState",
+  "Trainer",
   "best_member",
   "default_config",
   "eval_step",
   "evaluate",
-  "fit",
   "grid",
   "init_members",
   "member_config",

@@ -45,11 +45,16 @@ class Evaluator:
     step = jax.vmap(steps.eval_step, in_axes=(0, None)) if members else steps.eval_step
     self._step = jax.jit(step)
 
-  def prepare(self, split: Batch) -> list[Batch]:
-    """``split`` as padded, masked device batches (do it once per split)."""
+  def prepare(self, split: Batch, batch_size: int | None = None) -> list[Batch]:
+    """``split`` as padded, masked device batches (do it once per split).
+
+    Args:
+      split: ``{"x", "y"}`` host arrays.
+      batch_size: examples per batch (default: ``min(self.batch_size, len(split))``); splits
+        prepared with one size share one compiled evaluation step.
+    """
     devices = self.mesh.devices.size
-    n = len(split["y"])
-    size = min(self.batch_size, n)
+    size = min(self.batch_size, len(split["y"])) if batch_size is None else batch_size
     size = max(size - size % devices, devices)
     out = []
     for batch in data.batches(split, size, shuffle=False, drop_remainder=False):

@@ -6,7 +6,7 @@ runs epochs: either one ``lax.scan`` per epoch over a device-resident index arra
 for convolution-free models) or a Python loop of one compiled step per batch (faster for
 convolutions on XLA:CPU, where convolutions inside loop bodies were measured ~3.4x slower;
 and the only way for streamed data). Metrics stay on the device and are fetched once per
-``log_every_steps``. :func:`fit` runs the epochs and the evaluations between them.
+``log_every_steps``. :class:`Trainer` runs the epochs and the evaluations between them.
 """
 
 from __future__ import annotations
@@ -159,40 +159,53 @@ class EpochRunner:
       )
 
 
-def fit(
-  state: TrainState,
-  runner: EpochRunner,
-  evaluator: Evaluator,
-  eval_sets: Mapping[str, Any],
-  *,
-  seed: Any,
-  start_epoch: int,
-  num_epochs: int,
-  on_epoch: Callable[[int, TrainState, dict[str, Any], dict[str, np.ndarray]], None],
-  progress: Progress = _no_progress,
-  eval_every: int = 1,
-) -> TrainState:
-  """Trains epochs ``start_epoch .. num_epochs - 1``, evaluating after every ``eval_every``-th.
+class Trainer:
+  """Epochs of training with evaluations between them: an :class:`EpochRunner` and an evaluator.
 
-  After epoch ``e`` (1-based) calls ``on_epoch(e, state, record, step_metrics)``, where
-  ``record`` holds the epoch's mean training metrics (``train_loss``, ``train_accuracy``),
-  ``examples_per_sec`` and ``epoch_seconds``, and — after epochs that are a multiple of
-  ``eval_every``, and after the last — one ``{split}_loss`` / ``{split}_accuracy`` per
-  evaluated split (floats for one run, ``[N]`` arrays for a sweep); ``step_metrics`` are the
-  per-step training metrics.
+  Args:
+    runner: the compiled epochs (one run, or N stacked members).
+    evaluator: evaluates the state on the prepared splits.
+    eval_splits: host splits to evaluate, by name (each prepared on the devices once).
+    eval_every: evaluate after every ``eval_every``-th epoch (and after the last).
   """
-  for epoch in range(start_epoch, num_epochs):
-    t0 = time.perf_counter()
-    state, per_step = runner.run(state, epoch, seed, progress)
-    seconds = time.perf_counter() - t0
-    record: dict[str, Any] = {f"train_{k}": _mean(v) for k, v in per_step.items()}
-    evaluated = (epoch + 1) % eval_every == 0 or epoch + 1 == num_epochs
-    for name, prepared in eval_sets.items() if evaluated else ():
-      record.update({f"{name}_{k}": v for k, v in evaluator(state, prepared).items()})
-    record["examples_per_sec"] = runner.data.steps_per_epoch * runner.data.batch_size / seconds
-    record["epoch_seconds"] = seconds
-    on_epoch(epoch + 1, state, record, per_step)
-  return state
+
+  def __init__(
+    self, runner: EpochRunner, evaluator: Evaluator, eval_splits: Mapping[str, Any], eval_every=1
+  ):
+    self.runner, self.evaluator, self.eval_every = runner, evaluator, eval_every
+    # One batch size for every split: one compiled evaluation step.
+    size = min(evaluator.batch_size, max([len(s["y"]) for s in eval_splits.values()], default=1))
+    self.eval_sets = {name: evaluator.prepare(split, size) for name, split in eval_splits.items()}
+
+  def fit(
+    self,
+    state: TrainState,
+    epochs: range,
+    seed: Any,
+    on_epoch: Callable[[int, TrainState, dict[str, Any], dict[str, np.ndarray]], None],
+    progress: Progress = _no_progress,
+  ) -> TrainState:
+    """Trains ``epochs`` (0-based), evaluating after every ``eval_every``-th and the last.
+
+    After epoch ``e`` (1-based) calls ``on_epoch(e, state, record, step_metrics)``, where
+    ``record`` holds the epoch's mean training metrics (``train_loss``, ``train_accuracy``),
+    ``examples_per_sec`` and ``epoch_seconds``, and — after evaluated epochs — one
+    ``{split}_loss`` / ``{split}_accuracy`` per split (floats for one run, ``[N]`` arrays for
+    a sweep); ``step_metrics`` are the per-step training metrics.
+    """
+    data = self.runner.data
+    for epoch in epochs:
+      t0 = time.perf_counter()
+      state, per_step = self.runner.run(state, epoch, seed, progress)
+      seconds = time.perf_counter() - t0
+      record: dict[str, Any] = {f"train_{k}": _mean(v) for k, v in per_step.items()}
+      if (epoch + 1) % self.eval_every == 0 or epoch + 1 == epochs.stop:
+        for name, prepared in self.eval_sets.items():
+          record.update({f"{name}_{k}": v for k, v in self.evaluator(state, prepared).items()})
+      record["examples_per_sec"] = data.steps_per_epoch * data.batch_size / seconds
+      record["epoch_seconds"] = seconds
+      on_epoch(epoch + 1, state, record, per_step)
+    return state
 
 
 def _mean(values: np.ndarray) -> Any:

@@ -13,7 +13,6 @@ from jaxnets.train import build, reporting, setup, sharding
 from jaxnets.train.checkpoint import Checkpointer
 from jaxnets.train.config import validate_config
 from jaxnets.train.evaluation import Evaluator
-from jaxnets.train.loop import EpochRunner, default_scan, fit
 from jaxnets.train.state import TrainState
 from jaxnets.types import Batch
 
@@ -100,11 +99,7 @@ def train_and_evaluate(
     reporting.say(
       f"Resumed from {checkpointer.directory} at step {int(state.step)} (epoch {start_epoch})."
     )
-  scan = config.scan_epochs if config.scan_epochs is not None else default_scan(state.params)
-  scan = scan and p.train.resident
-  runner = EpochRunner(state, p.train, p.mesh, scan=scan, log_every_steps=config.log_every_steps)
-  evaluator = Evaluator(p.mesh, config.eval_batch_size)
-  eval_sets = {name: evaluator.prepare(split) for name, split in p.eval_splits.items()}
+  trainer = setup.trainer(config, p, state)
   is_chief = jax.process_index() == 0
   if is_chief:
     _write_config(config, workdir)
@@ -113,7 +108,7 @@ def train_and_evaluate(
   reporting.say(
     f"Training {config.model.name} on {name} ({p.train.num_examples} examples, "
     f"{p.train.steps_per_epoch} steps/epoch, {jax.device_count()} device(s), "
-    f"{'scan' if scan else 'per-step'} epochs)."
+    f"{'scan' if trainer.runner.scan else 'per-step'} epochs)."
   )
   reporting.say(reporting.table_header())
   bar = reporting.ProgressBar(
@@ -134,18 +129,8 @@ def train_and_evaluate(
       checkpointer.save(step, _checkpoint_items(state, epoch, p.input_stats))
 
   try:
-    state = fit(
-      state,
-      runner,
-      evaluator,
-      eval_sets,
-      seed=config.seed,
-      start_epoch=start_epoch,
-      num_epochs=config.num_epochs,
-      on_epoch=on_epoch,
-      progress=bar.update,
-      eval_every=config.eval_every_epochs,
-    )
+    epochs = range(start_epoch, config.num_epochs)
+    state = trainer.fit(state, epochs, config.seed, on_epoch, progress=bar.update)
   except FloatingPointError as err:
     latest = checkpointer.latest_step() if checkpointer else None
     kept = (

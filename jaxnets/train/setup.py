@@ -17,7 +17,10 @@ from jax.sharding import Mesh
 
 from jaxnets import data as data_lib
 from jaxnets.train import build, sharding
+from jaxnets.train.evaluation import Evaluator
+from jaxnets.train.loop import EpochRunner, Trainer, default_scan
 from jaxnets.train.sources import InMemoryData, StreamingData, TrainData
+from jaxnets.train.state import TrainState
 from jaxnets.types import Batch
 
 
@@ -97,3 +100,21 @@ def eval_parts(
 def replicate(tree: Any, mesh: Mesh) -> Any:
   """``tree`` placed whole on every device of ``mesh``."""
   return jax.device_put(tree, sharding.replicated(mesh))
+
+
+def trainer(
+  config: ml_collections.ConfigDict, parts: Parts, state: TrainState, members: int | None = None
+) -> Trainer:
+  """The compiled epochs and evaluations of a run (or of a sweep's ``members``)."""
+  scan = config.scan_epochs if config.scan_epochs is not None else default_scan(state.params)
+  runner = EpochRunner(
+    state,
+    parts.train,
+    parts.mesh,
+    scan=scan and parts.train.resident,
+    members=members,
+    log_every_steps=config.log_every_steps,
+    check_finite=members is None,
+  )
+  evaluator = Evaluator(parts.mesh, config.eval_batch_size, members=members)
+  return Trainer(runner, evaluator, parts.eval_splits, config.eval_every_epochs)

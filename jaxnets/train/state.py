@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import flax
@@ -30,6 +31,25 @@ def run_keys(seed: int | jax.Array) -> tuple[jax.Array, jax.Array]:
   """
   init_key, step_key = jax.random.split(jax.random.key(seed))
   return init_key, step_key
+
+
+def _init_fn(model: flax.linen.Module) -> Callable[[jax.Array, jax.Array], Any]:
+  return jax.jit(lambda key, x: model.init({"params": key}, x, train=False))
+
+
+_cached_init_fn = functools.lru_cache(maxsize=64)(_init_fn)
+
+
+def _initializer(model: flax.linen.Module) -> Callable[[jax.Array, jax.Array], Any]:
+  """``(key, x) -> variables``, jitted once per model (every run and sweep of it shares it).
+
+  Compiling the initialization (random kernels: threefry) costs more than running it, so a
+  process that builds many states of one architecture compiles it once.
+  """
+  try:
+    return _cached_init_fn(model)
+  except TypeError:  # A module with unhashable attributes: compiled for this call only.
+    return _init_fn(model)
 
 
 class TrainState(struct.PyTreeNode):
@@ -86,7 +106,7 @@ class TrainState(struct.PyTreeNode):
       (0, ['Dense_0', 'Dense_1'])
     """
     init_key, step_key = run_keys(seed)
-    variables = model.init({"params": init_key}, sample_x, train=False)
+    variables = _initializer(model)(init_key, sample_x)
     params = variables["params"]
     return cls(
       step=jnp.zeros((), jnp.int32),

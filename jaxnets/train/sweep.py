@@ -42,8 +42,6 @@ from jax.typing import ArrayLike
 from jaxnets.optim.hyperparams import get_hyperparameter, set_hyperparameters
 from jaxnets.train import build, reporting, setup
 from jaxnets.train.config import validate_config
-from jaxnets.train.evaluation import Evaluator
-from jaxnets.train.loop import EpochRunner, default_scan, fit
 from jaxnets.train.state import TrainState
 from jaxnets.types import Batch
 
@@ -139,8 +137,8 @@ def init_members(
 
   Member ``i``'s state is the launcher's initial state of ``member_config(config,
   members[i])``; its optimizer hyperparameters are set by name in the stacked optimizer
-  state. One compiled initialization is called once per seed (cheaper to compile than a
-  vmapped one).
+  state. The model's (cached) compiled initialization runs once per seed: cheaper to compile
+  than a vmapped one.
 
   Args:
     config: a validated config.
@@ -159,13 +157,11 @@ def init_members(
   decay = config.weight_decay > 0 or any("weight_decay" in m for m in members)
   tx = build.optimizer(config, steps_per_epoch, decay=decay)
   model, loss_fn, task = build.model(config), build.loss(config), build.task(config)
-  create = jax.jit(
-    lambda seed: TrainState.create(
-      model=model, tx=tx, loss_fn=loss_fn, seed=seed, sample_x=example_x, task=task
-    )
-  )
   seeds = [int(m.get("seed", config.seed)) for m in members]
-  states = [create(jnp.asarray(seed, jnp.int32)) for seed in seeds]
+  states = [
+    TrainState.create(model=model, tx=tx, loss_fn=loss_fn, seed=seed, sample_x=example_x, task=task)
+    for seed in seeds
+  ]
   state = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *states)
   values = {}
   for field in sorted({f for m in members for f in m if f != "seed"}):
@@ -214,18 +210,7 @@ def train_sweep(
     config, members, example_x=p.train.example["x"], steps_per_epoch=p.train.steps_per_epoch
   )
   state = setup.replicate(state, p.mesh)
-  scan = config.scan_epochs if config.scan_epochs is not None else default_scan(state.params)
-  runner = EpochRunner(
-    state,
-    p.train,
-    p.mesh,
-    scan=scan,
-    members=n,
-    log_every_steps=config.log_every_steps,
-    check_finite=False,
-  )
-  evaluator = Evaluator(p.mesh, config.eval_batch_size, members=n)
-  eval_sets = {name: evaluator.prepare(split) for name, split in p.eval_splits.items()}
+  trainer = setup.trainer(config, p, state, members=n)
   history: dict[str, list] = {}
   eval_epochs: list[int] = []
   step_loss: list[np.ndarray] = []
@@ -233,7 +218,7 @@ def train_sweep(
 
   def on_epoch(epoch: int, state: TrainState, record: dict, per_step: dict) -> None:
     del state
-    if any(f"{name}_loss" in record for name in eval_sets):
+    if any(f"{name}_loss" in record for name in trainer.eval_sets):
       eval_epochs.append(epoch)
     for key, value in record.items():
       history.setdefault(key, []).append(value)
@@ -241,18 +226,7 @@ def train_sweep(
 
   seeds = np.asarray([int(m.get("seed", config.seed)) for m in members])
   try:
-    state = fit(
-      state,
-      runner,
-      evaluator,
-      eval_sets,
-      seed=seeds,
-      start_epoch=0,
-      num_epochs=config.num_epochs,
-      on_epoch=on_epoch,
-      progress=bar.update,
-      eval_every=config.eval_every_epochs,
-    )
+    state = trainer.fit(state, range(config.num_epochs), seeds, on_epoch, progress=bar.update)
   finally:
     bar.close()
   epoch_seconds = np.asarray(history.pop("epoch_seconds"), np.float64)
@@ -264,7 +238,7 @@ def train_sweep(
     eval_epochs=np.asarray(eval_epochs, np.int32),
     step_loss=np.concatenate(step_loss, axis=-1),
     epoch_seconds=epoch_seconds,
-    compile_seconds=runner.compile_seconds,
+    compile_seconds=trainer.runner.compile_seconds,
   )
 
 

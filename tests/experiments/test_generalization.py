@@ -9,21 +9,22 @@ import pytest
 
 from experiments import generalization
 
+# Tiny settings: seconds, not minutes, and still the qualitative effects.
+TINY = {
+  "poly_epochs": 40,
+  "poly_sizes": (20, 100),
+  "wd_epochs": 20,
+  "wd_lambdas": (0.0, 3.0),
+  "dropout_epochs": 5,
+  "dropout_width": 32,
+  "dropout_dataset": "digits",
+}
+
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("generalization"))
-  out = generalization.run(
-    workdir,
-    poly_epochs=40,
-    poly_sizes=(20, 100),
-    wd_epochs=20,
-    wd_lambdas=(0.0, 3.0),
-    dropout_epochs=5,
-    dropout_width=32,
-    dropout_dataset="digits",
-  )
-  return workdir, out
+  return workdir, generalization.run(workdir, **TINY)
 
 
 def test_writes_plots_and_json(results):

@@ -6,15 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxnets.optim import (
-  CONVENTIONS,
-  DEFAULTS,
-  IMPLS,
-  OPTAX_OPTIMIZERS,
-  SCRATCH_OPTIMIZERS,
-  VALID_COMBINATIONS,
-  get_optimizer,
-)
+from jaxnets.optim import get_optimizer, registry
 
 PARAMS = {"w": jnp.array([1.0, -2.0, 0.5]), "b": jnp.array([0.3])}
 GRADS = {"w": jnp.array([0.2, -0.1, 0.4]), "b": jnp.array([-0.5])}
@@ -31,14 +23,14 @@ def _apply(opt, steps=5):
 
 @pytest.mark.parametrize(
   "impl,convention,name",
-  [(i, c, n) for i, c in VALID_COMBINATIONS for n in sorted(IMPLS[i])],
+  [(i, c, n) for i, c in registry.VALID_COMBINATIONS for n in sorted(registry.IMPLS[i])],
 )
 def test_every_optimizer_builds_steps_and_exposes_its_learning_rate(impl, convention, name):
   opt = get_optimizer(name, 0.05, impl=impl, convention=convention)
   params, state = _apply(opt, steps=2)
   assert float(state.hyperparams["learning_rate"]) == pytest.approx(0.05)
   assert all(v.dtype == jnp.float32 for v in state.hyperparams.values())
-  for key, value in DEFAULTS[convention][name].items():  # The convention's defaults, ...
+  for key, value in registry.DEFAULTS[convention][name].items():  # The convention's defaults, ...
     if not isinstance(value, bool):  # (flags are static, not injected)
       assert float(state.hyperparams[key]) == pytest.approx(value, rel=1e-6), key
   assert float(params["w"][0]) < 1.0  # ... and a descent step on a positive gradient.
@@ -66,7 +58,7 @@ def test_scratch_and_optax_agree_through_the_registry(name, kwargs):
 
 
 @pytest.mark.parametrize("convention", ["optax", "course"])
-@pytest.mark.parametrize("name", sorted(SCRATCH_OPTIMIZERS))
+@pytest.mark.parametrize("name", sorted(registry.SCRATCH_OPTIMIZERS))
 def test_one_table_of_defaults_whatever_the_implementation(name, convention):
   """No hyperparameter besides the rate: both implementations still take the same steps."""
   scratch = get_optimizer(name, 0.1, impl="scratch", convention=convention)
@@ -97,7 +89,7 @@ def test_defaults_per_convention():
   assert hp("adagrad", **torch)["eps"] == pytest.approx(1e-10)
   assert hp("momentum", **torch)["dampening"] == 0.0
   assert hp("momentum", **torch, dampening=0.5)["dampening"] == 0.5  # kwargs override.
-  assert set(CONVENTIONS) == {"optax", "course", "torch"}
+  assert set(registry.CONVENTIONS) == {"optax", "course", "torch"}
 
 
 def test_torch_convention_puts_eps_outside_the_root():
@@ -176,7 +168,7 @@ def test_bfloat16_parameters_keep_float32_hyperparameters(impl):
 
 
 @pytest.mark.parametrize("impl", ["scratch", "optax"])
-@pytest.mark.parametrize("name", sorted(SCRATCH_OPTIMIZERS))
+@pytest.mark.parametrize("name", sorted(registry.SCRATCH_OPTIMIZERS))
 def test_complex_parameters(impl, name):
   """Adam (and the rest) on |z − (1 + 1j)|² end at 1 + 1j, not at 1 − 2.67j."""
   if impl == "optax" and name == "adadelta":
@@ -236,7 +228,7 @@ def test_unknown_names_and_impls_list_the_valid_ones():
     get_optimizer("adamw", 0.1, impl="scratch")
   with pytest.raises(ValueError, match=r"Unknown optimizer impl 'torch'; valid impls: "):
     get_optimizer("sgd", 0.1, impl="torch")
-  assert set(SCRATCH_OPTIMIZERS) <= set(OPTAX_OPTIMIZERS)
+  assert set(registry.SCRATCH_OPTIMIZERS) <= set(registry.OPTAX_OPTIMIZERS)
 
 
 @pytest.mark.parametrize("impl", ["scratch", "optax"])

@@ -76,57 +76,38 @@ def _jax_trajectory(name, learning_rate, **kwargs):
     return np.asarray(path)
 
 
-# (id, torch.optim factory, get_optimizer name, learning rate, extra jaxnets kwargs)
-CASES = [
-  ("sgd", lambda p: torch.optim.SGD(p, lr=0.1), "sgd", 0.1, {}),
-  ("momentum", lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), "momentum", 0.05, {}),
-  (
-    "momentum_dampening",
-    lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.3),
-    "momentum",
-    0.05,
-    {"dampening": 0.3},
-  ),
-  (
-    "nesterov",
-    lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True),
-    "momentum",
-    0.05,
-    {"momentum": 0.8, "nesterov": True},
-  ),
-  ("adagrad", lambda p: torch.optim.Adagrad(p, lr=0.1), "adagrad", 0.1, {}),
-  (
-    "adagrad_options",
-    lambda p: torch.optim.Adagrad(p, lr=0.2, initial_accumulator_value=0.1, eps=1e-6),
-    "adagrad",
-    0.2,
-    {"initial_accumulator_value": 0.1, "eps": 1e-6},
-  ),
-  ("rmsprop", lambda p: torch.optim.RMSprop(p, lr=0.01), "rmsprop", 0.01, {}),
-  (
-    "rmsprop_options",
-    lambda p: torch.optim.RMSprop(p, lr=0.003, alpha=0.9, eps=1e-4),
-    "rmsprop",
-    0.003,
-    {"decay": 0.9, "eps": 1e-4},
-  ),
-  ("adadelta", lambda p: torch.optim.Adadelta(p), "adadelta", 1.0, {}),
-  (
-    "adadelta_lr",
-    lambda p: torch.optim.Adadelta(p, lr=0.5, rho=0.95, eps=1e-5),
-    "adadelta",
-    0.5,
-    {"rho": 0.95, "eps": 1e-5},
-  ),
-  ("adam", lambda p: torch.optim.Adam(p, lr=0.01), "adam", 0.01, {}),
-  (
-    "adam_options",
-    lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99), eps=1e-6),
-    "adam",
-    0.02,
-    {"b1": 0.8, "b2": 0.99, "eps": 1e-6},
-  ),
-]
+optim = torch.optim
+# id -> the torch.optim optimizer, built on the parameters ...
+TORCH = {
+  "sgd": lambda p: optim.SGD(p, lr=0.1),
+  "momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9),
+  "momentum_dampening": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.3),
+  "nesterov": lambda p: optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True),
+  "adagrad": lambda p: optim.Adagrad(p, lr=0.1),
+  "adagrad_options": lambda p: optim.Adagrad(p, lr=0.2, initial_accumulator_value=0.1, eps=1e-6),
+  "rmsprop": lambda p: optim.RMSprop(p, lr=0.01),
+  "rmsprop_options": lambda p: optim.RMSprop(p, lr=0.003, alpha=0.9, eps=1e-4),
+  "adadelta": lambda p: optim.Adadelta(p),
+  "adadelta_lr": lambda p: optim.Adadelta(p, lr=0.5, rho=0.95, eps=1e-5),
+  "adam": lambda p: optim.Adam(p, lr=0.01),
+  "adam_options": lambda p: optim.Adam(p, lr=0.02, betas=(0.8, 0.99), eps=1e-6),
+}
+# ... and its jaxnets twin: (get_optimizer name, learning rate, the other hyperparameters).
+OURS = {
+  "sgd": ("sgd", 0.1, {}),
+  "momentum": ("momentum", 0.05, {}),
+  "momentum_dampening": ("momentum", 0.05, {"dampening": 0.3}),
+  "nesterov": ("momentum", 0.05, {"momentum": 0.8, "nesterov": True}),
+  "adagrad": ("adagrad", 0.1, {}),
+  "adagrad_options": ("adagrad", 0.2, {"initial_accumulator_value": 0.1, "eps": 1e-6}),
+  "rmsprop": ("rmsprop", 0.01, {}),
+  "rmsprop_options": ("rmsprop", 0.003, {"decay": 0.9, "eps": 1e-4}),
+  "adadelta": ("adadelta", 1.0, {}),
+  "adadelta_lr": ("adadelta", 0.5, {"rho": 0.95, "eps": 1e-5}),
+  "adam": ("adam", 0.01, {}),
+  "adam_options": ("adam", 0.02, {"b1": 0.8, "b2": 0.99, "eps": 1e-6}),
+}
+CASES = [(case, TORCH[case], *OURS[case]) for case in TORCH]
 
 
 @pytest.mark.parametrize(

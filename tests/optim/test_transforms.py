@@ -163,40 +163,33 @@ def test_each_scaling_equals_its_optax_counterpart(dtype):
 
 # ---- each optimizer against Optax's alias --------------------------------------------------------
 
-# (id, from-scratch optimizer, Optax optimizer with matching hyperparameters)
+# name -> (the from-scratch optimizer, Optax's); momentum is optax.sgd with a momentum.
+TWINS = {
+  "sgd": (T.sgd, optax.sgd),
+  "momentum": (T.momentum, optax.sgd),
+  "adagrad": (T.adagrad, optax.adagrad),
+  "rmsprop": (T.rmsprop, optax.rmsprop),
+  "adadelta": (T.adadelta, optax.adadelta),
+  "adam": (T.adam, optax.adam),
+}
+# (id, optimizer, learning rate, the other hyperparameters, the same for both)
+PARITY = [
+  ("sgd", "sgd", 0.1, {}),
+  ("momentum", "momentum", 0.05, {"momentum": 0.9}),
+  ("nesterov", "momentum", 0.05, {"momentum": 0.8, "nesterov": True}),
+  ("adagrad", "adagrad", 0.2, {}),
+  ("adagrad_course_conventions", "adagrad", 0.2, {"initial_accumulator_value": 0.0, "eps": 1e-6}),
+  ("rmsprop", "rmsprop", 0.003, {}),
+  ("rmsprop_eps_outside", "rmsprop", 0.003, {"decay": 0.8, "eps": 1e-3, "eps_in_sqrt": False}),
+  ("adadelta", "adadelta", 1.0, {}),
+  ("adadelta_lr", "adadelta", 0.5, {"rho": 0.95, "eps": 1e-5}),
+  ("adam", "adam", 0.01, {}),
+  ("adam_eps_root", "adam", 0.02, {"b1": 0.8, "b2": 0.99, "eps": 1e-7, "eps_root": 1e-6}),
+  ("adam_course_eps", "adam", 0.01, {"eps": 1e-6}),
+]
 PARITY_CASES = [
-  ("sgd", lambda: T.sgd(0.1), lambda: optax.sgd(0.1)),
-  ("momentum", lambda: T.momentum(0.05, momentum=0.9), lambda: optax.sgd(0.05, momentum=0.9)),
-  (
-    "nesterov",
-    lambda: T.momentum(0.05, momentum=0.8, nesterov=True),
-    lambda: optax.sgd(0.05, momentum=0.8, nesterov=True),
-  ),
-  ("adagrad", lambda: T.adagrad(0.2), lambda: optax.adagrad(0.2)),
-  (
-    "adagrad_course_conventions",
-    lambda: T.adagrad(0.2, initial_accumulator_value=0.0, eps=1e-6),
-    lambda: optax.adagrad(0.2, initial_accumulator_value=0.0, eps=1e-6),
-  ),
-  ("rmsprop", lambda: T.rmsprop(0.003), lambda: optax.rmsprop(0.003)),
-  (
-    "rmsprop_eps_outside",
-    lambda: T.rmsprop(0.003, decay=0.8, eps=1e-3, eps_in_sqrt=False),
-    lambda: optax.rmsprop(0.003, decay=0.8, eps=1e-3, eps_in_sqrt=False),
-  ),
-  ("adadelta", lambda: T.adadelta(1.0), lambda: optax.adadelta(1.0)),
-  (
-    "adadelta_lr",
-    lambda: T.adadelta(0.5, rho=0.95, eps=1e-5),
-    lambda: optax.adadelta(0.5, rho=0.95, eps=1e-5),
-  ),
-  ("adam", lambda: T.adam(0.01), lambda: optax.adam(0.01)),
-  (
-    "adam_eps_root",
-    lambda: T.adam(0.02, b1=0.8, b2=0.99, eps=1e-7, eps_root=1e-6),
-    lambda: optax.adam(0.02, b1=0.8, b2=0.99, eps=1e-7, eps_root=1e-6),
-  ),
-  ("adam_course_eps", lambda: T.adam(0.01, eps=1e-6), lambda: optax.adam(0.01, eps=1e-6)),
+  (case, *(lambda f=f, lr=lr, kw=kw: f(lr, **kw) for f in TWINS[name]))
+  for case, name, lr, kw in PARITY
 ]
 
 

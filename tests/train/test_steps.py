@@ -9,13 +9,10 @@ from jaxnets import losses, models
 from jaxnets.train import TrainState, eval_step, run_keys, train_epoch, train_step
 
 
-def _state(model, tx=None):
+def _state(model, tx=None, *, seed=0, features=6, **kwargs):
+  kwargs.setdefault("loss_fn", losses.softmax_cross_entropy)
   return TrainState.create(
-    model=model,
-    tx=tx or optax.sgd(0.1),
-    loss_fn=losses.softmax_cross_entropy,
-    seed=0,
-    sample_x=jnp.zeros((1, 6)),
+    model=model, tx=tx or optax.sgd(0.1), seed=seed, sample_x=jnp.zeros((1, features)), **kwargs
   )
 
 
@@ -100,14 +97,8 @@ def test_losses_are_reduced_per_example_in_train_and_eval_steps():
 
 
 def test_regression_task_reports_no_accuracy():
-  model = models.LinearRegression()
-  state = TrainState.create(
-    model=model,
-    tx=optax.sgd(0.1),
-    loss_fn=losses.squared_loss,
-    seed=0,
-    sample_x=jnp.zeros((1, 2)),
-    task="regression",
+  state = _state(
+    models.LinearRegression(), features=2, loss_fn=losses.squared_loss, task="regression"
   )
   batch = {"x": jnp.ones((4, 2)), "y": jnp.zeros((4, 1))}
   _, metrics = train_step(state, batch)
@@ -118,13 +109,7 @@ def test_run_keys_are_the_state_keys():
   """A state's dropout key is the step key of its seed; the parameters come from the init key."""
   model = models.MLP(hidden=(4,), num_classes=3)
   init_key, step_key = run_keys(7)
-  state = TrainState.create(
-    model=model,
-    tx=optax.sgd(0.1),
-    loss_fn=losses.softmax_cross_entropy,
-    seed=7,
-    sample_x=jnp.zeros((1, 6)),
-  )
+  state = _state(model, seed=7)
   expected = model.init({"params": init_key}, jnp.zeros((1, 6)))["params"]
   jax.tree_util.tree_map(np.testing.assert_array_equal, state.params, expected)
   np.testing.assert_array_equal(jax.random.key_data(state.rng), jax.random.key_data(step_key))
