@@ -17,7 +17,7 @@ def _state(model, tx=None, *, seed=0, features=6, **kwargs):
 
 
 def _batch(n=8):
-  x = jax.random.normal(jax.random.PRNGKey(1), (n, 6))
+  x = jax.random.normal(jax.random.key(1), (n, 6))
   return {"x": x, "y": jnp.arange(n) % 3}
 
 
