@@ -27,14 +27,18 @@ from jaxnets.train.state import TrainState
 Progress = Callable[[int, str], None]  # (steps done since the last call, status text)
 
 
-def has_convolutions(params: Any) -> bool:
-  """Whether any parameter has 3 or more dimensions (a convolution kernel)."""
-  return any(np.ndim(leaf) >= 3 for leaf in jax.tree_util.tree_leaves(params))
+def has_convolutions(params: Any, stacked: bool = False) -> bool:
+  """Whether any parameter has 3 or more dimensions (a convolution kernel).
+
+  With ``stacked`` the parameters have a leading member axis (a sweep's), not counted.
+  """
+  extra = 1 if stacked else 0
+  return any(np.ndim(leaf) >= 3 + extra for leaf in jax.tree_util.tree_leaves(params))
 
 
-def default_scan(params: Any) -> bool:
+def default_scan(params: Any, stacked: bool = False) -> bool:
   """Scan epochs everywhere but convolutional models on XLA:CPU (see benchmarks/RESULTS.md)."""
-  return jax.default_backend() != "cpu" or not has_convolutions(params)
+  return jax.default_backend() != "cpu" or not has_convolutions(params, stacked)
 
 
 def _no_progress(done: int, text: str) -> None:

@@ -106,7 +106,9 @@ def trainer(
   config: ml_collections.ConfigDict, parts: Parts, state: TrainState, members: int | None = None
 ) -> Trainer:
   """The compiled epochs and evaluations of a run (or of a sweep's ``members``)."""
-  scan = config.scan_epochs if config.scan_epochs is not None else default_scan(state.params)
+  scan = config.scan_epochs
+  if scan is None:
+    scan = default_scan(state.params, stacked=members is not None)
   runner = EpochRunner(
     state,
     parts.train,

@@ -114,3 +114,14 @@ def test_grid_member_config_and_best_member():
   best, means = best_member([0.2, 0.4, np.nan, 0.9], lrs)
   assert best == pytest.approx(0.1) and np.isnan(means[1])
   assert best_member([3.0, 1.0, 0.5, 0.7], lrs, mode="min")[0] == pytest.approx(1.0)
+
+
+def test_sweeps_scan_convolution_free_models_as_single_runs_do():
+  """The member axis of stacked parameters is not mistaken for a convolution's."""
+  from jaxnets.train.loop import default_scan, has_convolutions
+
+  dense = {"kernel": np.zeros((4, 8, 3))}  # 4 members' Dense kernels.
+  conv = {"kernel": np.zeros((4, 5, 5, 1, 6))}  # 4 members' convolution kernels.
+  assert not has_convolutions(dense, stacked=True) and has_convolutions(dense)
+  assert has_convolutions(conv, stacked=True)
+  assert default_scan(dense, stacked=True) == default_scan({"kernel": np.zeros((8, 3))})
