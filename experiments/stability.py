@@ -263,7 +263,7 @@ def run(
     raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
   os.makedirs(workdir, exist_ok=True)
   start = time.perf_counter()
-  k_grad = jax.random.key(seed)
+  k_grad = jax.random.split(jax.random.key(seed))[0]  # The gradient-norm study's keys.
   train, test = data.load("digits", "train"), data.load("digits", "test")
   flat_tr = train["x"].reshape(len(train["x"]), -1)
   mean, std = flat_tr.mean(axis=0), flat_tr.std(axis=0) + 1e-6  # Input normalization.

@@ -7,7 +7,7 @@ are documented in ``jaxnets/train/config.py``.
 Command:
   python -m experiments.train --config=experiments/configs/default.py --workdir=runs/default
 
-Expected result: an MLP on digits, test accuracy ~0.99 after 30 epochs, ~10 s on 2 cores.
+Expected result: an MLP on digits, test accuracy 0.9889 after 30 epochs, ~15 s on 2 cores.
 """
 
 import ml_collections

@@ -3,8 +3,8 @@
 Command:
   python -m experiments.train --config=experiments/configs/lenet.py --workdir=runs/lenet
 
-Expected result: test accuracy 0.9889 after 20 epochs (seeds 0/1/2: 0.9889/0.9917/0.9861, all
->= 0.97), ~35 s wall for the whole command on the shared 2-core CPU. The modern variant
+Expected result: test accuracy 0.9889 after 20 epochs (seeds 0/1/2: 0.9889/0.9889/0.9806, all
+>= 0.97), ~25-30 s wall for the whole command on the shared 2-core CPU. The modern variant
 (ReLU, max pooling), ``--config.model.name=lenet_modern``: 0.9944.
 
 Real data (prepared without TensorFlow, see docs/convolutions.md):

@@ -4,7 +4,8 @@ Command:
   python -m experiments.train --config=experiments/configs/mlp_digits.py \\
       --workdir=runs/mlp_digits
 
-Expected result: test accuracy ~0.98 after 30 epochs, in ~10 s on a 2-core CPU.
+Expected result: test accuracy 0.9889 after 30 epochs (seeds 1/2: 0.9889/0.9917), in ~13 s on
+a 2-core CPU.
 """
 
 from experiments.configs import default
