@@ -13,6 +13,13 @@ Embedded datasets (no download ever):
     the first 1437 examples (80 %) for training, the remaining 360 for test.
   * ``mnist1d``: MNIST-1D regenerated offline by ``mnist1d.data.make_dataset`` with the
     package's default arguments — the published 4000 train / 1000 test split.
+  * ``cluttered_digits``: a harder image set made from ``digits``: 32×32 canvases, 6000 train
+    drawn only from the 1437 train digits, 2000 test only from the 360 test digits (600 / 200
+    per class, each class cycling through its digits). Each canvas holds one digit upscaled
+    bilinearly by U(2, 3), rotated by U(−30°, 30°) and placed at random with its unrotated box
+    inside the canvas; 2–4 clutter fragments (8×8 crops of other canvases' digits, intensity ×
+    U(0.3, 0.7)) pasted at random positions (pixelwise max); N(0, 0.1²) noise; clipped to
+    [0, 1]. Seeds ``default_rng(1)`` (train) and ``default_rng(2)`` (test); ~1 s to generate.
 
 Any other name is read from TFDS through ``tfds.data_source`` (array_record files in
 ``data_dir``), so no TensorFlow is imported.
@@ -33,6 +40,9 @@ TRUE_W = np.array([2.0, -3.4], np.float32)
 TRUE_B = 4.2
 POLY_TRUE_W = np.array([5.0, 1.2, -3.4, 5.6], np.float32)
 POLY_DEGREE = 20
+CLUTTER_CANVAS = 32  # cluttered_digits: canvas side,
+CLUTTER_FRAGMENT = 8  # clutter fragment side,
+CLUTTER_NOISE = 0.1  # and the standard deviation of the Gaussian pixel noise.
 
 
 def _check_split(name: str, split: str, valid=("train", "test")) -> None:
@@ -79,6 +89,100 @@ def _digits() -> dict[str, Dataset]:
   return {"train": {"x": x[train], "y": y[train]}, "test": {"x": x[test], "y": y[test]}}
 
 
+def _warp(
+  images: np.ndarray, scale: np.ndarray, angle: np.ndarray, center: np.ndarray
+) -> np.ndarray:
+  """Bilinear inverse warp of ``(n, h, w)`` images onto ``(n, 32, 32)`` canvases.
+
+  Image i is scaled by ``scale[i]``, rotated by ``angle[i]`` radians about its centre and
+  centred at ``center[i]`` (row, col) in canvas pixels; the canvas is 0 outside the image.
+  """
+  n, h, w = images.shape
+  padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))  # A zero border: outside reads as 0.
+  grid = np.arange(CLUTTER_CANVAS, dtype=np.float32) + 0.5  # Pixel centres.
+  dr = grid[None, :, None] - center[:, 0, None, None]  # (n, 32, 1)
+  dc = grid[None, None, :] - center[:, 1, None, None]  # (n, 1, 32)
+  cos = (np.cos(angle) / scale)[:, None, None]
+  sin = (np.sin(angle) / scale)[:, None, None]
+  # Canvas offsets -> source pixel coordinates in the padded image, clipped into its border.
+  r = np.clip(cos * dr + sin * dc + h / 2 + 0.5, 0, h + 1)
+  c = np.clip(cos * dc - sin * dr + w / 2 + 0.5, 0, w + 1)
+  r0, c0 = np.minimum(r.astype(np.int32), h), np.minimum(c.astype(np.int32), w)
+  fr, fc = r - r0, c - c0
+  # Flat indices of the top-left neighbours: one take per neighbour is fast.
+  flat, stride = padded.ravel(), w + 2
+  at = (np.arange(n, dtype=np.int32) * ((h + 2) * stride))[:, None, None] + r0 * stride + c0
+  top = flat.take(at) * (1 - fc) + flat.take(at + 1) * fc
+  bottom = flat.take(at + stride) * (1 - fc) + flat.take(at + stride + 1) * fc
+  return (top * (1 - fr) + bottom * fr).astype(np.float32)
+
+
+def make_cluttered_digits(source: Dataset, n: int, seed: int) -> Dataset:
+  """``n`` cluttered 32×32 canvases drawn only from the 8×8 digits of ``source``.
+
+  The generator of the embedded ``cluttered_digits`` (see the module docstring), e.g. for
+  more canvases or other seeds. Classes are balanced (``n / 10`` canvases each, ``n`` a
+  multiple of 10): each class cycles through its source digits, so every digit is used about
+  equally often, with new draws.
+
+  Args:
+    source: ``{"x": f32[m, 8, 8, 1], "y": i32[m]}`` digits holding all 10 classes.
+    n: number of canvases, a positive multiple of 10.
+    seed: seed of ``numpy.random.default_rng``.
+
+  Returns:
+    ``{"x": f32[n, 32, 32, 1] in [0, 1], "y": i32[n]}``.
+
+  Example:
+    >>> from jaxnets import data
+    >>> make_cluttered_digits(data.load("digits", "test"), 20, seed=0)["x"].shape
+    (20, 32, 32, 1)
+  """
+  if n <= 0 or n % 10:
+    raise ValueError(f"n must be a positive multiple of 10 (balanced classes), got {n}.")
+  if source["x"].shape[1:] != (8, 8, 1) or set(np.unique(source["y"])) != set(range(10)):
+    raise ValueError("source must be 8×8×1 digits holding all 10 classes (data.load('digits')).")
+  rng = np.random.default_rng(seed)
+  per_class = [rng.permutation(np.flatnonzero(source["y"] == c)) for c in range(10)]
+  src = rng.permutation(np.concatenate([np.resize(i, n // 10) for i in per_class]))
+  scale = rng.uniform(2.0, 3.0, n).astype(np.float32)
+  angle = np.deg2rad(rng.uniform(-30.0, 30.0, n)).astype(np.float32)
+  half = 4 * scale[:, None]  # Half the side of the scaled digit: its unrotated box fits.
+  center = rng.uniform(half, CLUTTER_CANVAS - half, (n, 2)).astype(np.float32)
+  digit = _warp(source["x"][src, ..., 0], scale, angle, center)
+  canvas = digit.copy()
+  # Clutter: 2-4 fragments, 8×8 crops near the centre of other canvases' digits, dimmed.
+  size, hi = CLUTTER_FRAGMENT, CLUTTER_CANVAS - CLUTTER_FRAGMENT
+  count = rng.integers(2, 5, n)
+  offsets = np.arange(size)
+  rows = np.arange(n)[:, None, None]
+  for k in range(4):
+    other = (np.arange(n) + rng.integers(1, n, n)) % n  # Never the canvas itself.
+    jitter = rng.uniform(-6, 6, (n, 2))
+    crop = np.clip(np.rint(center[other] + jitter - size / 2), 0, hi).astype(np.int64)
+    paste = rng.integers(0, hi + 1, (n, 2))
+    gain = rng.uniform(0.3, 0.7, n) * (k < count)  # Unused fragments get gain 0.
+    fragment = digit[
+      other[:, None, None],
+      crop[:, 0, None, None] + offsets[:, None],
+      crop[:, 1, None, None] + offsets,
+    ]
+    r, c = paste[:, 0, None, None] + offsets[:, None], paste[:, 1, None, None] + offsets
+    canvas[rows, r, c] = np.maximum(canvas[rows, r, c], gain[:, None, None] * fragment)
+  canvas += CLUTTER_NOISE * rng.standard_normal(canvas.shape, dtype=np.float32)
+  x = np.clip(canvas, 0.0, 1.0).astype(np.float32)[..., None]
+  return {"x": x, "y": source["y"][src].astype(np.int32)}
+
+
+@functools.lru_cache(maxsize=None)
+def _cluttered_digits() -> dict[str, Dataset]:
+  digits = _digits()  # Train canvases from train digits only, test from test digits only.
+  return {
+    split: make_cluttered_digits(digits[split], n, seed)
+    for split, n, seed in (("train", 6000, 1), ("test", 2000, 2))
+  }
+
+
 @functools.lru_cache(maxsize=None)
 def _mnist1d() -> dict[str, Dataset]:
   from mnist1d.data import get_dataset_args, make_dataset  # Generates offline; no download.
@@ -96,6 +200,7 @@ _EMBEDDED: dict[str, tuple[Callable[[], dict[str, Dataset]], int | None]] = {
   "polynomial": (_polynomial, None),
   "digits": (_digits, 10),
   "mnist1d": (_mnist1d, 10),
+  "cluttered_digits": (_cluttered_digits, 10),
 }
 DATASETS: tuple[str, ...] = tuple(_EMBEDDED)
 TASKS: tuple[str, ...] = ("classification", "regression")
@@ -212,7 +317,8 @@ def load(
 
   Args:
     name: an embedded dataset (``synthetic_linear``, ``polynomial``, ``digits``,
-      ``mnist1d``) or a TFDS name (``mnist``, ``fashion_mnist``, ``cifar10``, ...).
+      ``mnist1d``, ``cluttered_digits``) or a TFDS name (``mnist``, ``fashion_mnist``,
+      ``cifar10``, ...).
     split: ``"train"`` or ``"test"`` (TFDS names accept any TFDS split string).
     data_dir: TFDS data directory (TFDS names only).
     image_size: if given, images are bilinearly resized to ``image_size × image_size``

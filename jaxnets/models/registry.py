@@ -4,11 +4,16 @@ from typing import Any, Callable
 
 import flax.linen as nn
 
+from jaxnets.models.alexnet import AlexNet, AlexNetCourse
 from jaxnets.models.deep import DeepMLP
+from jaxnets.models.googlenet import GoogLeNet, GoogLeNetCourse
 from jaxnets.models.lenet import LeNetClassic, LeNetModern
 from jaxnets.models.linear import LinearRegression, SoftmaxRegression
 from jaxnets.models.mlp import MLP
 from jaxnets.models.mnist1d import MNIST1DCNN, MNIST1DMLP, MNIST1DLogistic
+from jaxnets.models.nin import NiN
+from jaxnets.models.resnet import ResNet18, ResNet34, ResNet50
+from jaxnets.models.vgg import VGG11, VGG11BN, VGG16, VGG16BN
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
   "linear": LinearRegression,
@@ -20,6 +25,19 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
   "deep_mlp": DeepMLP,
   "lenet": LeNetClassic,
   "lenet_modern": LeNetModern,
+  # Course chapter 10: torchvision's layouts, and the course's where it differs.
+  "alexnet": AlexNet,
+  "alexnet_course": AlexNetCourse,
+  "vgg11": VGG11,
+  "vgg16": VGG16,
+  "vgg11_bn": VGG11BN,
+  "vgg16_bn": VGG16BN,
+  "nin": NiN,
+  "googlenet": GoogLeNet,
+  "googlenet_course": GoogLeNetCourse,
+  "resnet18": ResNet18,
+  "resnet34": ResNet34,
+  "resnet50": ResNet50,
 }
 
 

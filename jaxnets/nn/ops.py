@@ -9,7 +9,9 @@ Layouts follow Flax: images are ``NHWC`` (batch, height, width, channels) and ke
   (im2col: gather every kernel offset, then one matrix product); :func:`conv1x1` is the
   1×1 convolution as a per-pixel dense layer; :class:`Conv2D` wraps :func:`conv2d` as a
   linen module with the same parameters as ``flax.linen.Conv``.
-* :func:`pool2d` (:func:`max_pool2d`, :func:`avg_pool2d`) pools with window, stride, padding.
+* :func:`pool2d` (:func:`max_pool2d`, :func:`avg_pool2d`) pools with window, stride, padding;
+  :func:`ceil_mode_padding` gives PyTorch's ``ceil_mode`` and :func:`adaptive_avg_pool2d` its
+  adaptive pooling (any input size to a fixed output size).
 * :func:`conv_output_size`, :func:`count_params` and :func:`summary` (a layer-by-layer table of
   output shapes and parameter counts of any linen model).
 
@@ -422,6 +424,67 @@ def avg_pool2d(
     [[2.5, 4.5], [10.5, 12.5]]
   """
   return pool2d(x, window, stride, padding, "avg")
+
+
+def ceil_mode_padding(n: int, window: int, stride: int, padding: int = 0) -> tuple[int, int]:
+  """The ``(low, high)`` padding that makes a floor-mode pooling compute PyTorch's ``ceil_mode``.
+
+  PyTorch's ``ceil_mode=True`` rounds the output size up, ``⌈(n + 2p − k) / s⌉ + 1``, but drops
+  a last window that would start in the right padding. The extra window reads past the input;
+  padding the high side just enough for it (with −∞ for max pooling) reproduces it.
+
+  Args:
+    n: input size along one dimension.
+    window: window size ``k``.
+    stride: stride ``s``.
+    padding: PyTorch's symmetric padding ``p``.
+
+  Returns:
+    ``(p, p + extra)``.
+
+  Example:
+    >>> ceil_mode_padding(112, 3, 2), ceil_mode_padding(14, 2, 2)
+    ((0, 1), (0, 0))
+  """
+  conv_output_size(n, window, padding, stride)  # Checks the arguments.
+  ceil_out = -(-(n + 2 * padding - window) // stride) + 1
+  if (ceil_out - 1) * stride >= n + padding:  # The last window would start in the padding.
+    ceil_out -= 1
+  extra = (ceil_out - 1) * stride + window - (n + 2 * padding)  # What the last window lacks.
+  return padding, padding + max(extra, 0)
+
+
+def adaptive_avg_pool2d(x: ArrayLike, output_size: Size) -> jax.Array:
+  """PyTorch's adaptive average pooling: an ``oh × ow`` output from any input size.
+
+  Output cell ``i`` averages input rows ``⌊i h / oh⌋ … ⌈(i + 1) h / oh⌉ − 1`` (and likewise for
+  columns), so windows may overlap or differ in size. Because the mean over a rectangle is a
+  row average of column averages, the pooling is two small averaging matrices,
+  ``Y = P_h X P_wᵀ`` per channel: one ``einsum``, no Python loop over cells.
+
+  Args:
+    x: ``[n, h, w, c]`` images.
+    output_size: int or ``(oh, ow)``, positive.
+
+  Returns:
+    ``[n, oh, ow, c]``, in the dtype of ``x``.
+
+  Example:
+    >>> adaptive_avg_pool2d(jnp.arange(9.0).reshape(1, 3, 3, 1), 2)[0, ..., 0].tolist()
+    [[2.0, 3.0], [5.0, 6.0]]
+  """
+  x = jnp.asarray(x)
+  _check_ndim(x, 4, "adaptive_avg_pool2d input x", "NHWC")
+  oh, ow = _pair(output_size, "output_size")
+
+  def averaging(n: int, out: int) -> jax.Array:
+    rows = [[0.0] * n for _ in range(out)]
+    for i in range(out):
+      start, end = (i * n) // out, -(-((i + 1) * n) // out)
+      rows[i][start:end] = [1.0 / (end - start)] * (end - start)
+    return jnp.asarray(rows, x.dtype)
+
+  return jnp.einsum("ih,jw,nhwc->nijc", averaging(x.shape[1], oh), averaging(x.shape[2], ow), x)
 
 
 class Conv2D(nn.Module):

@@ -32,17 +32,6 @@ def _checkpoint_items(state: TrainState, epoch: int, stats: dict | None) -> dict
   return items
 
 
-def _new_state(config, model, task, example_x, steps_per_epoch) -> TrainState:
-  return TrainState.create(
-    model=model,
-    tx=build.optimizer(config, steps_per_epoch),
-    loss_fn=build.loss(config),
-    seed=config.seed,
-    sample_x=example_x,
-    task=task,
-  )
-
-
 def train_and_evaluate(
   config: ml_collections.ConfigDict, workdir: str, *, data: Mapping[str, Batch] | None = None
 ) -> TrainState:
@@ -83,7 +72,9 @@ def train_and_evaluate(
     return _restore_and_evaluate(config, workdir, data)[0]
   p = setup.parts(config, data)
   os.makedirs(workdir, exist_ok=True)
-  state = _new_state(config, p.model, p.task, p.train.example["x"], p.train.steps_per_epoch)
+  state = setup.initial_state(
+    config, p.model, p.task, p.train.example["x"], p.train.steps_per_epoch
+  )
   state = setup.replicate(state, p.mesh)
   checkpointer = (
     Checkpointer(os.path.join(workdir, "checkpoints"), config.max_to_keep)
@@ -171,7 +162,7 @@ def _restore_and_evaluate(
     )
   example_x = next(iter(splits.values()))["x"][:1]
   replicated = sharding.replicated(mesh)
-  abstract = jax.eval_shape(lambda x: _new_state(config, model, task, x, 1), example_x)
+  abstract = jax.eval_shape(lambda x: setup.initial_state(config, model, task, x, 1), example_x)
   stats = None
   if config.standardize:
     feature = jax.ShapeDtypeStruct(example_x.shape[1:], np.float32, sharding=replicated)

@@ -102,6 +102,32 @@ def replicate(tree: Any, mesh: Mesh) -> Any:
   return jax.device_put(tree, sharding.replicated(mesh))
 
 
+def initial_state(
+  config: ml_collections.ConfigDict,
+  model: nn.Module,
+  task: str,
+  example_x: Any,
+  steps_per_epoch: int,
+) -> TrainState:
+  """A run's state at step 0: the model initialized from ``config.seed``, the optimizer chain.
+
+  Args:
+    config: a validated config.
+    model: the configured model (:func:`jaxnets.train.build.model`).
+    task: ``"classification"`` or ``"regression"``.
+    example_x: one input batch (only its shape and dtype are used).
+    steps_per_epoch: optimizer steps per epoch (for decaying schedules).
+  """
+  return TrainState.create(
+    model=model,
+    tx=build.optimizer(config, steps_per_epoch),
+    loss_fn=build.loss(config),
+    seed=config.seed,
+    sample_x=example_x,
+    task=task,
+  )
+
+
 def trainer(
   config: ml_collections.ConfigDict, parts: Parts, state: TrainState, members: int | None = None
 ) -> Trainer:

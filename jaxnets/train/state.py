@@ -33,8 +33,24 @@ def run_keys(seed: int | jax.Array) -> tuple[jax.Array, jax.Array]:
   return init_key, step_key
 
 
+# LLVM's O1 compiles the initialization's threefry kernels 2-6x faster than the default O3 on
+# XLA:CPU (ResNet-18: 5.7 s instead of 32 s) and gives bit-identical parameters; the program
+# runs once per run, so its speed does not matter.
+_INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
+
+
 def _init_fn(model: flax.linen.Module) -> Callable[[jax.Array, jax.Array], Any]:
-  return jax.jit(lambda key, x: model.init({"params": key}, x, train=False))
+  init = lambda key, x: model.init({"params": key}, x, train=False)
+  traced = jax.jit(init)  # Inside another trace (eval_shape, a vmapped sweep's init).
+  if jax.default_backend() != "cpu":
+    return traced
+  top_level = jax.jit(init, compiler_options=_INIT_COMPILER_OPTIONS)
+
+  def run(key: jax.Array, x: jax.Array) -> Any:
+    inside_trace = any(isinstance(a, jax.core.Tracer) for a in (key, x))
+    return (traced if inside_trace else top_level)(key, x)
+
+  return run
 
 
 _cached_init_fn = functools.lru_cache(maxsize=64)(_init_fn)

@@ -21,11 +21,17 @@ def _correct(outputs: jax.Array, labels: jax.Array) -> jax.Array:
   return (jnp.argmax(outputs, -1) == labels).astype(jnp.float32)
 
 
+def _loss_precision(outputs: jax.Array) -> jax.Array:
+  """Outputs of a mixed-precision model (bfloat16/float16) in float32 for the loss."""
+  return outputs.astype(jnp.promote_types(outputs.dtype, jnp.float32))
+
+
 def train_step(state: TrainState, batch: Batch) -> tuple[TrainState, Metrics]:
   """One optimizer update on one batch.
 
   Forward pass, per-example losses and their mean, gradient, update and (for BatchNorm
-  models) the new running statistics, all in one function. Dropout uses
+  models) the new running statistics, all in one function. The loss is computed in float32
+  (at least) whatever precision the model computes in. Dropout uses
   ``fold_in(state.rng, state.step)``: a fresh mask every step that a resumed run reproduces.
 
   Args:
@@ -56,6 +62,7 @@ def train_step(state: TrainState, batch: Batch) -> tuple[TrainState, Metrics]:
       variables, batch["x"], train=True, rngs={"dropout": dropout_key}, mutable=mutable
     )
     outputs, updates = result if mutable else (result, {})
+    outputs = _loss_precision(outputs)
     return jnp.mean(state.loss_fn(outputs, batch["y"])), (outputs, updates)
 
   (loss, (outputs, updates)), grads = jax.value_and_grad(loss_of, has_aux=True)(state.params)
@@ -86,7 +93,7 @@ def eval_step(state: TrainState, batch: Batch) -> Metrics:
   Returns:
     ``{"loss_sum", "count", "correct"?}`` scalars.
   """
-  outputs = state.apply_fn(state.variables(), batch["x"], train=False)
+  outputs = _loss_precision(state.apply_fn(state.variables(), batch["x"], train=False))
   y = batch["y"]
   mask = batch["mask"] if "mask" in batch else jnp.ones(y.shape[0], jnp.float32)
   sums = {"loss_sum": jnp.sum(state.loss_fn(outputs, y) * mask), "count": jnp.sum(mask)}

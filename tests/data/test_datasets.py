@@ -17,6 +17,7 @@ from jaxnets.data import datasets
     ("polynomial", 100, 100),
     ("digits", 1437, 360),
     ("mnist1d", 4000, 1000),
+    ("cluttered_digits", 6000, 2000),
   ],
 )
 def test_embedded_sizes_and_dtypes(name, n_train, n_test):
@@ -58,6 +59,37 @@ def test_mnist1d_matches_the_generator_defaults():
   np.testing.assert_array_equal(data.load("mnist1d")["y"], raw["y"])
 
 
+def test_cluttered_digits_are_balanced_32x32_canvases_in_unit_range():
+  for split, n in (("train", 6000), ("test", 2000)):
+    d = data.load("cluttered_digits", split)
+    assert d["x"].shape == (n, 32, 32, 1) and d["x"].dtype == np.float32
+    assert d["y"].shape == (n,) and d["y"].dtype == np.int32
+    assert d["x"].min() >= 0 and d["x"].max() <= 1
+    np.testing.assert_array_equal(np.bincount(d["y"], minlength=10), n // 10)
+  assert data.num_classes("cluttered_digits") == 10
+
+
+def test_cluttered_digits_are_generated_deterministically_from_their_split_only():
+  for split, n, seed in (("train", 6000, 1), ("test", 2000, 2)):
+    loaded = data.load("cluttered_digits", split)
+    again = datasets.make_cluttered_digits(data.load("digits", split), n, seed=seed)
+    np.testing.assert_array_equal(loaded["x"], again["x"])
+    np.testing.assert_array_equal(loaded["y"], again["y"])
+  # The generator reads no pixels but its source's: blank digits give pure (clipped) noise.
+  digits = data.load("digits", "test")
+  blank = {"x": np.zeros_like(digits["x"]), "y": digits["y"]}
+  noise = datasets.make_cluttered_digits(blank, 100, seed=2)["x"]
+  assert noise.max() < 6 * datasets.CLUTTER_NOISE  # Digit strokes reach 1.
+  with pytest.raises(ValueError, match="multiple of 10"):
+    datasets.make_cluttered_digits(digits, 15, seed=0)
+
+
+def test_every_cluttered_canvas_holds_bright_strokes_on_a_dark_background():
+  x = data.load("cluttered_digits", "test")["x"]
+  ink = (x > 0.5).mean(axis=(1, 2, 3))  # Noise alone (σ 0.1) almost never passes 0.5.
+  assert (x.max(axis=(1, 2, 3)) > 0.7).all() and 0.03 < ink.min() and ink.max() < 0.4
+
+
 def test_load_returns_a_copy():
   a = data.load("digits")
   a["x"][:] = 0
@@ -69,6 +101,7 @@ def test_image_size_resizes_nhwc():
   assert d["x"].shape == (360, 28, 28, 1)
   with pytest.raises(ValueError, match="NHWC"):
     data.load("mnist1d", image_size=28)
+  assert data.load("cluttered_digits", "train", image_size=28)["x"].shape == (6000, 28, 28, 1)
 
 
 def test_bad_split_and_unknown_names():

@@ -306,3 +306,58 @@ def test_summary_matches_the_initialized_model():
 def test_bad_arguments_raise_clear_errors(call, message):
   with pytest.raises(ValueError, match=message):
     call()
+
+
+def _adaptive_avg_pool_by_definition(x, oh, ow):
+  """Each output cell as the mean of rows ⌊i·h/oh⌋ … ⌈(i+1)·h/oh⌉ − 1 (PyTorch's rule)."""
+  n, h, w, c = x.shape
+  out = np.zeros((n, oh, ow, c), x.dtype)
+  for i in range(oh):
+    for j in range(ow):
+      r0, r1 = (i * h) // oh, -(-((i + 1) * h) // oh)
+      c0, c1 = (j * w) // ow, -(-((j + 1) * w) // ow)
+      out[:, i, j] = x[:, r0:r1, c0:c1].mean(axis=(1, 2))
+  return out
+
+
+@pytest.mark.parametrize("out", [(1, 1), (6, 6), (4, 3), (13, 10), (20, 7)])
+def test_adaptive_avg_pool_matches_its_definition(out):
+  x = np.random.default_rng(0).normal(size=(2, 13, 10, 3)).astype(np.float32)
+  np.testing.assert_allclose(
+    ops.adaptive_avg_pool2d(x, out), _adaptive_avg_pool_by_definition(x, *out), atol=1e-6
+  )
+
+
+def test_adaptive_avg_pool_matches_torch():
+  torch = pytest.importorskip("torch")
+  x = np.random.default_rng(1).normal(size=(2, 11, 9, 4)).astype(np.float32)
+  for out in ((6, 6), (7, 7), (3, 5)):
+    expected = torch.nn.functional.adaptive_avg_pool2d(torch.tensor(x).permute(0, 3, 1, 2), out)
+    np.testing.assert_allclose(
+      ops.adaptive_avg_pool2d(x, out), expected.permute(0, 2, 3, 1).numpy(), atol=1e-6
+    )
+
+
+def _ceil_mode_size(n, k, s, p):
+  """PyTorch's ceil_mode output size: round up, but no window may start in the right padding."""
+  out = -(-(n + 2 * p - k) // s) + 1
+  return out - 1 if (out - 1) * s >= n + p else out
+
+
+@pytest.mark.parametrize("k, s, p", [(3, 2, 0), (2, 2, 0), (3, 1, 1), (3, 2, 1), (5, 3, 2)])
+def test_ceil_mode_padding_gives_pytorchs_output_size(k, s, p):
+  for n in range(max(k - 2 * p, 1), 40):
+    lo, hi = ops.ceil_mode_padding(n, k, s, p)
+    assert lo == p and hi >= p
+    assert ops.conv_output_size(n + hi - lo, k, lo, s) == _ceil_mode_size(n, k, s, p), n
+
+
+def test_ceil_mode_max_pool_matches_torch():
+  torch = pytest.importorskip("torch")
+  for n, (k, s, p) in [(112, (3, 2, 0)), (27, (3, 2, 0)), (7, (2, 2, 0)), (14, (3, 1, 1))]:
+    x = np.random.default_rng(n).normal(size=(1, n, n, 2)).astype(np.float32)
+    pads = (ops.ceil_mode_padding(n, k, s, p),) * 2
+    expected = torch.nn.functional.max_pool2d(
+      torch.tensor(x).permute(0, 3, 1, 2), k, s, p, ceil_mode=True
+    )
+    np.testing.assert_array_equal(ops.pool2d(x, k, s, pads), expected.permute(0, 2, 3, 1).numpy())
