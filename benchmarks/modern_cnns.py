@@ -8,7 +8,8 @@ estimate) and reports images/s and the mixed-precision speed-up.
 
 On a GPU the defaults are the full ImageNet configurations (3x224x224, 1000 classes, batch
 128, float32 vs bfloat16); on a CPU a reduced setting that finishes in a few minutes
-(64x64 inputs, batch 32, ResNet-18 and GoogLeNet).
+(128x128 inputs, batch 8, ResNet-18 and ResNet-50; at 64x64 the last stage's 2x2 maps hit
+a slow XLA:CPU convolution, see benchmarks/RESULTS.md).
 
 Command:
   python -m benchmarks.modern_cnns [--models=resnet18,resnet50] [--image_size=224]
@@ -27,8 +28,8 @@ from jaxnets import losses, models
 from jaxnets.train import TrainState, train_step
 
 _MODELS = flags.DEFINE_list("models", None, "Registered names (default: by platform).")
-_SIZE = flags.DEFINE_integer("image_size", None, "Input side (default: 224 GPU/TPU, 64 CPU).")
-_BATCH = flags.DEFINE_integer("batch_size", None, "Images per step (default: 128 / 32).")
+_SIZE = flags.DEFINE_integer("image_size", None, "Input side (default: 224 GPU/TPU, 128 CPU).")
+_BATCH = flags.DEFINE_integer("batch_size", None, "Images per step (default: 128 GPU/TPU, 8 CPU).")
 _DTYPES = flags.DEFINE_list("dtypes", ["float32", "bfloat16"], "Computation dtypes.")
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed steps per repetition.")
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Repetitions (round-robin).")
@@ -37,7 +38,7 @@ _CLASSES = flags.DEFINE_integer("num_classes", 1000, "Output classes.")
 
 def _defaults() -> tuple[list[str], int, int]:
   if jax.default_backend() == "cpu":
-    return ["resnet18", "googlenet"], 64, 32
+    return ["resnet18", "resnet50"], 128, 8
   return ["resnet18", "resnet50", "vgg16", "alexnet", "googlenet"], 224, 128
 
 
