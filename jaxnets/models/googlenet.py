@@ -36,20 +36,24 @@ import jax.numpy as jnp
 from jaxnets.models import blocks
 from jaxnets.nn import ops
 
-# (name, 1×1, 3×3 reduce, 3×3, 5×5 reduce, 5×5, pool projection), in order; "pool" marks the
-# max pooling between stages.
-INCEPTIONS: tuple = (
-  ("inception3a", 64, 96, 128, 16, 32, 32),
-  ("inception3b", 128, 128, 192, 32, 96, 64),
-  "pool",
-  ("inception4a", 192, 96, 208, 16, 48, 64),
-  ("inception4b", 160, 112, 224, 24, 64, 64),
-  ("inception4c", 128, 128, 256, 24, 64, 64),
-  ("inception4d", 112, 144, 288, 32, 64, 64),
-  ("inception4e", 256, 160, 320, 32, 128, 128),
-  "pool",
-  ("inception5a", 256, 160, 320, 32, 128, 128),
-  ("inception5b", 384, 192, 384, 48, 128, 128),
+# (name, 1×1, 3×3 reduce, 3×3, 5×5 reduce, 5×5, pool projection) per Inception block, in three
+# stages with a max pooling between them (maxpool3, maxpool4).
+INCEPTION_STAGES: tuple = (
+  (
+    ("inception3a", 64, 96, 128, 16, 32, 32),
+    ("inception3b", 128, 128, 192, 32, 96, 64),
+  ),
+  (
+    ("inception4a", 192, 96, 208, 16, 48, 64),
+    ("inception4b", 160, 112, 224, 24, 64, 64),
+    ("inception4c", 128, 128, 256, 24, 64, 64),
+    ("inception4d", 112, 144, 288, 32, 64, 64),
+    ("inception4e", 256, 160, 320, 32, 128, 128),
+  ),
+  (
+    ("inception5a", 256, 160, 320, 32, 128, 128),
+    ("inception5b", 384, 192, 384, 48, 128, 128),
+  ),
 )
 
 
@@ -160,20 +164,20 @@ class GoogLeNet(blocks.ImageClassifier):
     x = conv(ch(64), 1, 1, 0, name="conv2")(x, train)
     x = conv(ch(192), 3, 1, 1, name="conv3")(x, train)
     x = pool(x, 3, 2)
-    pools = iter([(3, 2), (2, 2) if self.ceil_mode else (3, 2)])  # maxpool3, maxpool4.
-    for spec in INCEPTIONS:
-      if spec == "pool":
-        x = pool(x, *next(pools))
-        continue
-      name, *widths = spec
-      x = Inception(
-        tuple(ch(w) for w in widths),
-        self.third_kernel,
-        self.batch_norm,
-        self.ceil_mode,
-        self.layers,
-        name=name,
-      )(x, train)
+    # maxpool3 is 3×3/2; maxpool4 is torchvision's 2×2/2, the course's 3×3/2.
+    between = ((3, 2), (2, 2) if self.ceil_mode else (3, 2))
+    for stage, specs in enumerate(INCEPTION_STAGES):
+      if stage:
+        x = pool(x, *between[stage - 1])
+      for name, *widths in specs:
+        x = Inception(
+          tuple(ch(w) for w in widths),
+          self.third_kernel,
+          self.batch_norm,
+          self.ceil_mode,
+          self.layers,
+          name=name,
+        )(x, train)
     x = blocks.global_avg_pool(x)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
     return self.layers.dense(self.num_classes, name="fc")(x)
