@@ -15,17 +15,13 @@ computes on the NCHW ones. The classes and input channels are read from the file
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from absl import app, flags
 
 from jaxnets import interop
 from jaxnets import params as params_lib
-
-flags.DEFINE_string("input", None, "A torchvision state_dict: .safetensors, or .pth/.pt/.bin.")
-flags.DEFINE_enum("model", "resnet18", list(interop.TORCHVISION_MODELS), "The jaxnets model.")
-flags.DEFINE_string("output", None, "The checkpoint directory to create.")
-flags.DEFINE_bool("force", False, "Replace an existing checkpoint at --output.")
 
 
 def convert(input_path: str, model: str, output: str, *, force: bool = False) -> dict[str, Any]:
@@ -55,9 +51,12 @@ def convert(input_path: str, model: str, output: str, *, force: bool = False) ->
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  result = convert(
-    flags.FLAGS.input, flags.FLAGS.model, flags.FLAGS.output, force=flags.FLAGS.force
-  )
+  try:
+    result = convert(
+      flags.FLAGS.input, flags.FLAGS.model, flags.FLAGS.output, force=flags.FLAGS.force
+    )
+  except (ValueError, TypeError, OSError, ImportError) as err:  # One line on stderr, exit 1.
+    sys.exit(f"convert_torch: {err}")
   print(
     f"Converted {flags.FLAGS.input} to {flags.FLAGS.model} ({result['parameters']:,} parameters, "
     f"{result['num_classes']} classes) in {result['output']}; restore it with "
@@ -65,6 +64,15 @@ def main(argv: list[str]) -> None:
   )
 
 
-if __name__ == "__main__":
+def _define_flags() -> None:
+  """The command's flags (defined only when run, so importing the module defines none)."""
+  flags.DEFINE_string("input", None, "A torchvision state_dict: .safetensors, or .pth/.pt/.bin.")
+  flags.DEFINE_enum("model", "resnet18", list(interop.TORCHVISION_MODELS), "The jaxnets model.")
+  flags.DEFINE_string("output", None, "The checkpoint directory to create.")
+  flags.DEFINE_bool("force", False, "Replace an existing checkpoint at --output.")
   flags.mark_flags_as_required(["input", "output"])
+
+
+if __name__ == "__main__":
+  _define_flags()
   app.run(main)

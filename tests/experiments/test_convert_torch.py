@@ -45,21 +45,29 @@ def test_the_command_converts_a_torch_file(tmp_path, state_dict):
   torch = pytest.importorskip("torch")
   source = tmp_path / "resnet18.pth"
   torch.save({k: torch.from_numpy(v) for k, v in state_dict.items()}, source)
-  proc = subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "experiments.convert_torch",
-      f"--input={source}",
-      "--model=resnet18",
-      f"--output={tmp_path / 'ckpt'}",
-    ],
-    cwd=_REPO,
-    env=dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=_REPO),
-    capture_output=True,
-    text=True,
-    timeout=300,
-  )
+
+  def command(output):
+    return subprocess.run(
+      [
+        sys.executable,
+        "-m",
+        "experiments.convert_torch",
+        f"--input={source}",
+        "--model=resnet18",
+        f"--output={output}",
+      ],
+      cwd=_REPO,
+      env=dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=_REPO),
+      capture_output=True,
+      text=True,
+      timeout=300,
+    )
+
+  proc = command(tmp_path)  # Exists: refused in one line, before the file is read.
+  assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+    f"convert_torch: {tmp_path} already exists; pass --force to replace it."
+  ]
+  proc = command(tmp_path / "ckpt")
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "(11,178,051 parameters, 3 classes)" in proc.stdout
   _assert_restores(tmp_path / "ckpt", state_dict)
