@@ -128,15 +128,19 @@ def _template(
   extra = "".join(f", {k}={v!r}" for k, v in sorted(model_kwargs.items()))
   described = f"{model} ({num_classes} classes, {in_channels} input channels{extra})"
   fields = tuple(sorted(model_kwargs.items()))
+  x64 = jax.dtypes.canonicalize_dtype(np.float64) == np.float64  # Float64 parameters or not.
   try:
     hash(fields)
   except TypeError:  # Unhashable fields (e.g. a list): build it afresh.
-    return _build_template.__wrapped__(model, in_channels, num_classes, fields), described
-  return _build_template(model, in_channels, num_classes, fields), described
+    return _build_template.__wrapped__(model, in_channels, num_classes, fields, x64), described
+  return _build_template(model, in_channels, num_classes, fields, x64), described
 
 
 @functools.lru_cache(maxsize=16)
-def _build_template(model: str, in_channels: int, num_classes: int, fields: tuple) -> dict:
+def _build_template(
+  model: str, in_channels: int, num_classes: int, fields: tuple, x64: bool
+) -> dict:
+  del x64  # Only a key of the cache: the same fields give float32 shapes without x64.
   module = models.get_model(model, num_classes=num_classes, **dict(fields))
   return _abstract_variables(module, in_channels)
 

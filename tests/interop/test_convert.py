@@ -7,6 +7,7 @@ optional: the tests that need it skip without it; the others build state dicts f
 """
 
 import functools
+import warnings
 
 import jax
 import numpy as np
@@ -161,6 +162,14 @@ def test_param_dtype_sets_the_dtype_of_the_variables():
   variables = interop.from_torch(state_dict, "resnet18", param_dtype="bfloat16")
   dtypes = {leaf.dtype for leaf in jax.tree_util.tree_leaves(variables["params"])}
   assert dtypes == {np.dtype("bfloat16")}
+  assert variables["batch_stats"]["bn1"]["mean"].dtype == np.float32  # As Flax keeps them.
+  # float64 only under x64 (as JAX gives), whichever came first (templates are cached).
+  for x64, expected in ((True, "float64"), (False, "float32"), (True, "float64")):
+    with jax.enable_x64(x64), warnings.catch_warnings():
+      warnings.filterwarnings("ignore", "Explicitly requested dtype float64")  # JAX's, no x64.
+      variables = interop.from_torch(state_dict, "resnet18", param_dtype="float64")
+    dtypes = {leaf.dtype for leaf in jax.tree_util.tree_leaves(variables)}
+    assert dtypes == {np.dtype(expected)}
 
 
 @pytest.fixture(scope="module")
