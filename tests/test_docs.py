@@ -110,3 +110,25 @@ def test_page_snippets_run(page, tmp_path, monkeypatch):
   import matplotlib.pyplot as plt
 
   plt.close("all")
+
+
+# Guides written on other branches at the same time (issue 12); chapter 11 links them. Remove
+# a name once its page has landed: the test below then checks its link like any other.
+PENDING = {"docs/augmentation.md", "docs/finetune.md", "docs/interop.md"}
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_relative_links_resolve():
+  broken = []
+  for page in PAGES:
+    prose = re.sub(r"```.*?```|`[^`\n]*`", "", page.read_text(), flags=re.S)  # no code
+    for target in _LINK.findall(prose):
+      if re.match(r"[a-z]+:", target) or target.startswith("#"):
+        continue  # URLs and same-page anchors.
+      path = (page.parent / target.split("#")[0]).resolve()
+      rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+      if not path.exists() and rel not in PENDING:
+        broken.append(f"{page.relative_to(ROOT)} -> {target}")
+  assert not broken, broken
+  landed = sorted(p for p in PENDING if (ROOT / p).exists())
+  assert not landed, f"remove {landed} from PENDING in tests/test_docs.py"
