@@ -39,6 +39,7 @@ _USAGE_ERRORS = (
 )
 # Raised when a well-specified run fails.
 _RUN_ERRORS = (FloatingPointError, OSError)
+USER_ERRORS = (*_USAGE_ERRORS, *_RUN_ERRORS)
 
 
 class _MissingTpuFilter(std_logging.Filter):
@@ -109,10 +110,12 @@ def _wants_traceback(argv: Sequence[str]) -> bool:
   try:
     return bool(flags.FLAGS.traceback)
   except flags.UnparsedFlagAccessError:
-    return any(a in ("--traceback", "-traceback", "--traceback=true") for a in argv)
+    given = list(argv) or sys.argv
+    return any(a in ("--traceback", "-traceback", "--traceback=true") for a in given)
 
 
-def _report(err: BaseException, argv: Sequence[str]) -> NoReturn:
+def report(err: BaseException, argv: Sequence[str] = ()) -> NoReturn:
+  """Exits with ``error: <message>`` for ``err`` (re-raises it with ``--traceback``)."""
   if _wants_traceback(argv):
     raise err
   hint = "" if isinstance(err, (app.UsageError, flags.Error)) else " (--traceback for details)"
@@ -163,13 +166,13 @@ def run(
       if check_args is not None:
         check_args(argv)
       return flags.FLAGS(argv)
-    except (*_USAGE_ERRORS, *_RUN_ERRORS) as err:
-      _report(err, argv)
+    except USER_ERRORS as err:
+      report(err, argv)
 
   def guarded(argv: Sequence[str]) -> Any:
     try:
       return main(argv)
-    except (*_USAGE_ERRORS, *_RUN_ERRORS) as err:
-      _report(err, argv)
+    except USER_ERRORS as err:
+      report(err, argv)
 
   app.run(guarded, flags_parser=parse)

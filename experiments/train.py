@@ -28,9 +28,15 @@ from experiments import cli
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "main.py")
 
-config_flags.DEFINE_config_file(
-  "config", _DEFAULT_CONFIG, "Experiment configuration file.", lock_config=True
-)
+try:
+  # Without --config, the default file and the --config.* overrides are applied right here.
+  config_flags.DEFINE_config_file(
+    "config", _DEFAULT_CONFIG, "Experiment configuration file.", lock_config=True
+  )
+except cli.USER_ERRORS as err:
+  if __name__ != "__main__":
+    raise
+  cli.report(err)
 flags.DEFINE_string("workdir", "runs/main", "Directory for checkpoints, metrics and config.")
 flags.DEFINE_bool(
   "multihost", False, "Call jax.distributed.initialize() first (one process per host)."
@@ -87,23 +93,6 @@ def check_paths(config_file: str, workdir: str) -> None:
     )
 
 
-def report_linear_parameters(config, state) -> None:
-  """For a linear model, prints the learned weights w and bias b (what linear regression
-  recovers) on stdout."""
-  if config.model.name != "linear":
-    return
-  import jax
-  import numpy as np
-
-  params = jax.device_get(state.params)["Dense_0"]
-  w = np.asarray(params["kernel"])
-  b = np.asarray(params["bias"])
-  values = lambda a: "[" + ", ".join(f"{v:.4f}" for v in np.ravel(a)) + "]"
-  w_text = values(w[:, 0] if w.shape[1] == 1 else w)
-  b_text = f"{float(b[0]):.4f}" if b.size == 1 else values(b)
-  print(f"Learned w = {w_text}, b = {b_text}", flush=True)
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -118,12 +107,12 @@ def main(argv):
 
   if flags.FLAGS.multihost:
     jax.distributed.initialize()
-  from jaxnets.train import train_and_evaluate
+  from jaxnets.train import reporting, train_and_evaluate
 
   logging.info("JAX devices: %s", jax.devices())
   state = train_and_evaluate(config, flags.FLAGS.workdir)
-  if not config.eval_only:
-    report_linear_parameters(config, state)
+  if config.model.name == "linear" and not config.eval_only:
+    print(reporting.linear_parameters(jax.device_get(state.params)), flush=True)
 
 
 if __name__ == "__main__":

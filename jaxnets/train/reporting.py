@@ -59,13 +59,21 @@ def format_cell(value: Any, width: int = CELL_WIDTH) -> str:
     return "-"
   if isinstance(value, (int, np.integer)):
     text = str(int(value))
-    return text if len(text) <= width else f"{value:.3e}"
+    return text if len(text) <= width else _scientific(float(value), width)
   value = float(value)
   if not math.isfinite(value):
     return str(value)
   text = f"{value:.4f}"
   if len(text) > width or (value != 0 and abs(value) < 1e-3):
-    text = f"{value:.3e}"
+    text = _scientific(value, width)
+  return text
+
+
+def _scientific(value: float, width: int) -> str:
+  for digits in (3, 2, 1, 0):
+    text = f"{value:.{digits}e}"
+    if len(text) <= width:
+      break
   return text
 
 
@@ -86,6 +94,23 @@ def table_row(epoch: int, record: Mapping[str, Any]) -> str:
   rate = record.get("examples_per_sec")
   cells = [epoch, *[record.get(k) for k in keys], None if rate is None else round(rate)]
   return " | ".join(f"{format_cell(v):>{CELL_WIDTH}}" for v in cells)
+
+
+def linear_parameters(params: Mapping[str, Any]) -> str:
+  """The learned weights and bias of a ``linear`` model, as linear regression reports them.
+
+  Example:
+    >>> import numpy as np
+    >>> dense = {"kernel": np.array([[2.0], [-3.4]]), "bias": np.array([4.2])}
+    >>> linear_parameters({"Dense_0": dense})
+    'Learned w = [2.0000, -3.4000], b = 4.2000'
+  """
+  dense = params["Dense_0"]
+  kernel, bias = np.asarray(dense["kernel"]), np.asarray(dense["bias"])
+  values = lambda a: "[" + ", ".join(f"{v:.4f}" for v in np.ravel(a)) + "]"
+  w = values(kernel[:, 0]) if kernel.shape[-1] == 1 else values(kernel)
+  b = f"{float(bias[0]):.4f}" if bias.size == 1 else values(bias)
+  return f"Learned w = {w}, b = {b}"
 
 
 class MetricWriter:
