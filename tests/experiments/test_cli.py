@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from experiments import cli
@@ -108,3 +109,18 @@ def test_missing_tpu_filter_keeps_other_backend_messages():
   assert not keep(record(missing))
   assert keep(record("Unable to initialize backend 'tpu': UNAVAILABLE: TPU in use by pid 7"))
   assert keep(record("Unable to initialize backend 'cuda': no CUDA driver"))
+
+
+def test_linear_regression_prints_the_recovered_w_and_b(tmp_path):
+  proc = _run(
+    "experiments.train",
+    "--config=experiments/configs/linear_regression.py",
+    "--config.num_epochs=2",
+    f"--workdir={tmp_path}",
+  )
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  line = next(x for x in proc.stdout.splitlines() if x.startswith("Learned w = ["))
+  w = [float(v) for v in line.split("[")[1].split("]")[0].split(",")]
+  b = float(line.split("b = ")[1])
+  assert np.allclose(w, [2.0, -3.4], atol=0.05) and abs(b - 4.2) < 0.05, line
+  assert "Final test loss" in proc.stdout
