@@ -82,13 +82,17 @@ def train_and_evaluate(
   )
   start_epoch = 0
   if checkpointer is not None and checkpointer.latest_step() is not None:
+    # newcomer: refuse config changes the checkpoint cannot continue (before restoring it).
+    try:
+      changes = resume.check_resume(resume.read_config(workdir), config, workdir)
+    except ValueError:
+      checkpointer.close()
+      raise
     items = checkpointer.restore(_checkpoint_items(state, 0, p.input_stats))
     start_epoch = int(items.pop("epoch"))
     items.pop("input_stats", None)
     state = state.replace_items(items)
-    # newcomer: refuse config changes the checkpoint cannot continue; apply a new learning rate.
-    changes = resume.check_resume(resume.read_config(workdir), config, workdir)
-    state = state.replace(opt_state=resume.apply_changes(state.opt_state, changes))
+    state = state.replace(opt_state=resume.apply_changes(state.opt_state, changes))  # newcomer
     if start_epoch >= config.num_epochs:
       checkpointer.close()
       _report_finished(config, p, state, start_epoch, workdir)
