@@ -42,7 +42,7 @@ _RUN_ERRORS = (FloatingPointError, OSError)
 USER_ERRORS = (*_USAGE_ERRORS, *_RUN_ERRORS)
 
 
-class _MissingTpuFilter(std_logging.Filter):
+class MissingTpuFilter(std_logging.Filter):
   """Drops JAX's note that no TPU library is installed (logged at INFO on every CPU/GPU run)."""
 
   def filter(self, record: std_logging.LogRecord) -> bool:
@@ -57,12 +57,12 @@ def quiet_missing_tpu() -> None:
   Example:
     >>> quiet_missing_tpu()
     >>> logger = std_logging.getLogger("jax._src.xla_bridge")
-    >>> sum(isinstance(f, _MissingTpuFilter) for f in logger.filters)
+    >>> sum(isinstance(f, MissingTpuFilter) for f in logger.filters)
     1
   """
   logger = std_logging.getLogger("jax._src.xla_bridge")
-  if not any(isinstance(f, _MissingTpuFilter) for f in logger.filters):
-    logger.addFilter(_MissingTpuFilter())
+  if not any(isinstance(f, MissingTpuFilter) for f in logger.filters):
+    logger.addFilter(MissingTpuFilter())
 
 
 def error_message(err: BaseException) -> str:
@@ -98,7 +98,13 @@ def fail(message: str, code: int = USAGE_EXIT) -> NoReturn:
   sys.exit(code)
 
 
-def _exit_code(err: BaseException) -> int:
+def exit_code(err: BaseException) -> int:
+  """2 for an error in what the command line asked for, 1 for a run that failed.
+
+  Example:
+    >>> exit_code(ValueError("bad")), exit_code(FloatingPointError("diverged"))
+    (2, 1)
+  """
   if isinstance(err, (FloatingPointError,)):
     return FAILURE_EXIT
   if isinstance(err, _USAGE_ERRORS):
@@ -119,7 +125,7 @@ def report(err: BaseException, argv: Sequence[str] = ()) -> NoReturn:
   if _wants_traceback(argv):
     raise err
   hint = "" if isinstance(err, (app.UsageError, flags.Error)) else " (--traceback for details)"
-  fail(error_message(err) + hint, _exit_code(err))
+  fail(error_message(err) + hint, exit_code(err))
 
 
 def help_text(doc: str | None) -> str:

@@ -93,14 +93,14 @@ def test_chapter_experiment_errors_are_one_line(tmp_path):
     (OSError(28, "No space left on device"), 1),
   ],
 )
-def test_exit_codes(err, code):
-  assert cli._exit_code(err) == code
+def testexit_codes(err, code):
+  assert cli.exit_code(err) == code
 
 
 def test_missing_tpu_filter_keeps_other_backend_messages():
   import logging
 
-  keep = cli._MissingTpuFilter().filter
+  keep = cli.MissingTpuFilter().filter
   record = lambda msg: logging.LogRecord("jax", logging.INFO, "", 0, msg, (), None)
   missing = (
     "Unable to initialize backend 'tpu': INTERNAL: Failed to open libtpu.so: libtpu.so: "
