@@ -88,7 +88,7 @@ def _gd_study(
 
   gx, gy, pts = _grid(-4.0, 4.0, grid_size)
   z = np.asarray(jax.vmap(f)(pts)).reshape(gx.shape)
-  fig, axes = plt.subplots(1, 4, figsize=(18, 4.5))
+  fig, axes = plt.subplots(1, 4, figsize=(18, 5.2), layout="constrained")
   for ax, (name, eta), traj, row in zip(axes, runs, trajs, rows, strict=True):
     ax.contour(gx, gy, z, levels=20, cmap="viridis")
     shown = traj[np.all(np.abs(traj) < 4.0, axis=1)]
@@ -100,6 +100,8 @@ def _gd_study(
       fontsize=9,
     )
     ax.set_aspect("equal")
+    ax.set(xlabel="x₁", ylabel="x₂", xlim=(-4, 4), ylim=(-4, 4))
+    ax.tick_params(labelsize=8)
   fig.suptitle(
     f"GD on ½xᵀAx, λ = 1, 10 (κ = {kappa:.0f}); 2/λmax = {eta_max:.3f}, "
     f"(κ−1)/(κ+1) = {(kappa - 1) / (kappa + 1):.3f}"

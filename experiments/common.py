@@ -6,9 +6,12 @@ import inspect
 import json
 import os
 import re
+import sys
 from typing import Any, Callable, Iterable, Sequence
 
 from absl import app, flags
+
+from experiments import cli
 
 
 def pyplot() -> Any:
@@ -156,6 +159,7 @@ def run_as_program(
   """The ``__main__`` of a chapter experiment: flags → ``run`` → printed table → results.json.
 
   ``run(workdir, **flags)`` writes the plots and ``results.json``; the table goes to stdout.
+  Errors print one ``error: ...`` line (see :mod:`experiments.cli`); ``--help`` exits 0.
   """
   help_texts = _define_flags(run, workdir)
   params = inspect.signature(run).parameters
@@ -168,4 +172,4 @@ def run_as_program(
     print(format_table(results))
     print(f"\nPlots and results.json in {flags.FLAGS.workdir}")
 
-  app.run(main)
+  cli.run(main, doc=sys.modules["__main__"].__doc__)

@@ -10,7 +10,8 @@ AdaGrad's accumulator starting at 0; see ``docs/optimizers.md``).
    just off the saddle. Each optimizer runs at every learning rate of a log grid at once
    (``jax.vmap`` over rates, ``lax.scan`` over steps) and is shown at the rate that ends
    lowest (mean log gap f − f* over the last quarter of the steps); trajectories are drawn
-   on contour plots.
+   on contour plots at that rate, or, where its path zigzags across the plot, at a
+   straighter rate that still makes progress (:func:`shown_rate`; the legend names both).
 2. **A real task** — an MLP on the embedded ``digits`` data. For every optimizer one engine
    sweep (``jaxnets.train.train_sweep``, one vmapped program) trains |rates| × |seeds| models
    (5 × 4 = 20 by default); the table gives, at the
@@ -118,10 +119,66 @@ def _first_below(values: np.ndarray, target: float) -> int | None:
   return int(hits[0]) if hits.size else None
 
 
+def zigzag(path: np.ndarray) -> float:
+  """How much a 2-D trajectory doubles back: its length over the distance start → end.
+
+  Example:
+    >>> zigzag(np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]]))
+    1.0
+    >>> zigzag(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])) > 1.4
+    True
+  """
+  steps = np.linalg.norm(np.diff(path, axis=0), axis=-1)
+  net = float(np.linalg.norm(path[-1] - path[0]))
+  return float(np.sum(steps)) / max(net, 1e-12)
+
+
+ZIGZAG_LIMIT = 3.0  # A path longer than this many times its start → end distance zigzags.
+SHOWN_PROGRESS = 0.25  # The share of the best rate's progress a drawn rate must make.
+
+
+def shown_rate(paths: np.ndarray, score: np.ndarray, start: float, box: Sequence[float]) -> int:
+  """The rate whose trajectory shows a method's character: the straightest good one.
+
+  The lowest-loss rate is drawn when its path stays inside the plot ``box`` and does not
+  zigzag (:func:`zigzag` at most :data:`ZIGZAG_LIMIT`). Otherwise (on Rosenbrock, RMSProp
+  and Adam at their best rates zigzag across the whole plot and AdaDelta paints a band),
+  among the rates that stay inside the box and make at least :data:`SHOWN_PROGRESS` of the
+  best rate's progress (orders of magnitude of f − f* gained from the start), the one whose
+  path doubles back least; the best rate when none qualifies.
+
+  Args:
+    paths: ``f32[rates, steps + 1, 2]`` trajectories.
+    score: ``[rates]`` mean log10 gap over the last quarter (inf: diverged).
+    start: log10 gap at the start.
+    box: ``(x0, x1, y0, y1)``.
+
+  Example:
+    >>> line = np.linspace([0.0, 0.0], [1.0, 0.0], 5)
+    >>> zig = line + np.array([0.0, 2.0]) * (np.arange(5) % 2)[:, None]
+    >>> shown_rate(np.stack([zig, line]), np.array([-3.0, -2.0]), 0.0, (-1, 2, -1, 3))
+    1
+  """
+  best = int(np.argmin(score))
+  x0, x1, y0, y1 = box
+  inside = lambda p: np.all((p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1))
+  if inside(paths[best]) and zigzag(paths[best]) <= ZIGZAG_LIMIT:
+    return best
+  needed = start - SHOWN_PROGRESS * (start - score[best])
+  candidates = [
+    i
+    for i in range(len(score))
+    if np.isfinite(score[i]) and score[i] <= needed and inside(paths[i])
+  ]
+  if not candidates:
+    return best
+  return min(candidates, key=lambda i: (zigzag(paths[i]), score[i]))
+
+
 def compare_2d(
   optimizers: Sequence[str], steps: int, learning_rates: Sequence[float] = LR_GRID_2D
 ) -> dict[str, Any]:
-  """Best-rate trajectories and their numbers for every (function, optimizer)."""
+  """Best-rate numbers, and the trajectory drawn (:func:`shown_rate`), per (function, optimizer)."""
   out: dict[str, Any] = {name: {} for name in FUNCTIONS}
   for opt in optimizers:
     paths = trajectories(opt, learning_rates, steps)
@@ -133,6 +190,8 @@ def compare_2d(
       tail = values[:, -max(1, steps // 4) :] - f_min
       score = np.where(finite, np.mean(np.log10(np.maximum(tail, 0) + 1e-12), axis=1), np.inf)
       best = int(np.argmin(score))
+      start = float(np.log10(max(values[0, 0] - f_min, 0.0) + 1e-12))
+      shown = shown_rate(paths[name], score, start, box=FUNCTIONS[name][3])
       curve = values[best]
       out[name][opt] = {
         "learning_rate": float(learning_rates[best]),
@@ -140,6 +199,8 @@ def compare_2d(
         "final_gap": float(curve[-1] - f_min),
         "steps_to_1e-3": _first_below(curve - f_min, 1e-3),
         "path": paths[name][best].tolist(),
+        "shown_learning_rate": float(learning_rates[shown]),
+        "shown_path": paths[name][shown].tolist(),
         "diverged_rates": [
           float(r) for r, v in zip(learning_rates, final, strict=True) if not math.isfinite(v)
         ],
@@ -253,13 +314,19 @@ def _plot(workdir: str, two_d: dict, task: dict, dataset: str) -> list[str]:
     levels = np.unique(np.quantile(z, np.linspace(0.0, 0.95, 25)))
     ax.contour(g1, g2, z, levels=levels, colors="lightgray", linewidths=0.7)
     for opt, res in two_d[name].items():
-      path = np.asarray(res["path"])
-      ax.plot(
-        path[:, 0], path[:, 1], ".-", ms=2, lw=1, label=f"{opt} (η={res['learning_rate']:.3g})"
-      )
+      path = np.asarray(res["shown_path"])
+      rate, best = res["shown_learning_rate"], res["learning_rate"]
+      note = "" if rate == best else f"; best {best:.3g}"
+      ax.plot(path[:, 0], path[:, 1], ".-", ms=2, lw=1, label=f"{opt} η={rate:.3g}{note}")
     ax.plot(*x0, "k*", ms=9)
     ax.set(title=name, xlim=box[:2], ylim=box[2:], xlabel="x1", ylabel="x2")
     ax.legend(fontsize=7, loc="lower right")
+  fig.suptitle(
+    "Each optimizer at its lowest-loss rate (the table's) unless that path zigzags or leaves "
+    f"the plot;\nthen at its straightest rate making ≥ {SHOWN_PROGRESS:.0%} of that rate's "
+    "progress in log(f − f*) (legend: drawn η; best η if another)",
+    fontsize=10,
+  )
   save(fig, "trajectories.png")
 
   for name, xkey in (("loss_vs_step.png", "step"), ("loss_vs_time.png", "time")):

@@ -197,7 +197,8 @@ def _plot(workdir: str, grad: dict, remedy: dict, depth: int) -> list[str]:
     ("grad_norms", "‖∂L/∂W‖ at initialization", "gradient_norms.png"),
     ("pre_activation_std", "pre-activation std", "activation_std.png"),
   ):
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), sharey=True)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5), sharey=True, layout="constrained")
+    axes = axes.ravel()
     for ax, group in zip(axes, groups, strict=True):
       for name, res in grad.items():
         in_group = (
@@ -207,8 +208,11 @@ def _plot(workdir: str, grad: dict, remedy: dict, depth: int) -> list[str]:
           values = np.maximum(np.asarray(res[key], np.float64), 1e-45)  # 0 = underflow.
           ax.semilogy(layers, values, "o-", ms=3, label=name)
       ax.set(title=group, xlabel=f"layer (1 = input side, {depth + 1} = output)")
-      ax.legend(fontsize=7)
+      ax.grid(True, which="major", alpha=0.3)
+      ax.legend(fontsize=8, loc="best")
     axes[0].set_ylabel(ylabel)
+    axes[2].set_ylabel(ylabel)
+    fig.suptitle(f"{ylabel} per layer of a {depth}-layer MLP (mean over initializations)")
     save(fig, fname)
 
   fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))

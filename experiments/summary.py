@@ -14,6 +14,8 @@ import sys
 
 from absl import app, flags
 
+from experiments import cli
+
 flags.DEFINE_string("model", "resnet18", "A registered model name (jaxnets.models.MODELS).")
 flags.DEFINE_list("input_shape", ["224", "224", "3"], "One example's shape, e.g. 224,224,3.")
 flags.DEFINE_integer("num_classes", 1000, "Output classes.")
@@ -49,4 +51,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, doc=__doc__)

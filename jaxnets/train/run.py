@@ -9,7 +9,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxnets.train import build, reporting, setup, sharding
+from jaxnets.train import build, reporting, resume, setup, sharding
 from jaxnets.train.checkpoint import Checkpointer
 from jaxnets.train.config import validate_config
 from jaxnets.train.evaluation import Evaluator
@@ -18,11 +18,7 @@ from jaxnets.types import Batch
 
 
 def _write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
-  path = os.path.join(workdir, "config.json")
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-  os.replace(tmp, path)
+  resume.write_config(config, workdir)
 
 
 def _checkpoint_items(state: TrainState, epoch: int, stats: dict | None) -> dict[str, Any]:
@@ -42,9 +38,12 @@ def train_and_evaluate(
   TensorBoard events. Prints a per-epoch table and the final test metric. With
   ``config.eval_only`` it only restores the latest checkpoint and evaluates it.
 
-  A resumed run continues the saved optimizer state exactly, including the hyperparameters
-  stored in it by ``optax.inject_hyperparams``; to train with another learning rate, start a
-  new workdir.
+  A resumed run continues the saved optimizer state exactly. Its config must match the one
+  recorded in ``workdir/config.json`` but for the fields that are safe to change
+  (:data:`jaxnets.train.resume.SAFE_FIELDS`: more epochs, the evaluation and checkpoint
+  cadence, ...) and a constant learning rate, which is written into the restored optimizer
+  state (and logged, and appended to ``workdir/config_changes.jsonl``). A run already trained
+  to ``num_epochs`` only evaluates its final checkpoint and reports the result.
 
   Args:
     config: a config with the fields of :func:`jaxnets.train.default_config`.
@@ -83,13 +82,27 @@ def train_and_evaluate(
   )
   start_epoch = 0
   if checkpointer is not None and checkpointer.latest_step() is not None:
+    # newcomer: refuse config changes the checkpoint cannot continue (before restoring it).
+    try:
+      changes = resume.check_resume(resume.read_config(workdir), config, workdir)
+    except ValueError:
+      checkpointer.close()
+      raise
     items = checkpointer.restore(_checkpoint_items(state, 0, p.input_stats))
     start_epoch = int(items.pop("epoch"))
     items.pop("input_stats", None)
     state = state.replace_items(items)
+    state = state.replace(opt_state=resume.apply_changes(state.opt_state, changes))  # newcomer
+    if start_epoch >= config.num_epochs:
+      checkpointer.close()
+      _report_finished(config, p, state, start_epoch, workdir)
+      return state
     reporting.say(
       f"Resumed from {checkpointer.directory} at step {int(state.step)} (epoch {start_epoch})."
     )
+    if changes:
+      reporting.say(resume.describe(changes))
+      resume.record_changes(workdir, int(state.step), start_epoch, changes)
   trainer = setup.trainer(config, p, state)
   is_chief = jax.process_index() == 0
   if is_chief:
@@ -101,7 +114,7 @@ def train_and_evaluate(
     f"{p.train.steps_per_epoch} steps/epoch, {jax.device_count()} device(s), "
     f"{'scan' if trainer.runner.scan else 'per-step'} epochs)."
   )
-  reporting.say(reporting.table_header())
+  reporting.result(reporting.table_header())
   bar = reporting.ProgressBar(
     p.train.steps_per_epoch * (config.num_epochs - start_epoch), enabled=config.progress_bar
   )
@@ -115,7 +128,7 @@ def train_and_evaluate(
     if writer:
       writer.write(step, dict(record, epoch=epoch))
     bar.clear_line()
-    reporting.say(reporting.table_row(epoch, record))
+    reporting.result(reporting.table_row(epoch, record))
     if checkpointer and (epoch % config.checkpoint_every_epochs == 0 or epoch == config.num_epochs):
       checkpointer.save(step, _checkpoint_items(state, epoch, p.input_stats))
 
@@ -144,9 +157,27 @@ def train_and_evaluate(
 
 def _report_final(record: Mapping[str, Any]) -> None:
   if "test_accuracy" in record:
-    reporting.say(f"Final test accuracy: {record['test_accuracy']:.4f}")
+    reporting.result(f"Final test accuracy: {record['test_accuracy']:.4f}")
   elif "test_loss" in record:
-    reporting.say(f"Final test loss: {record['test_loss']:.6f}")
+    reporting.result(f"Final test loss: {record['test_loss']:.6g}")
+
+
+def _report_finished(config, p: setup.Parts, state: TrainState, epoch: int, workdir: str) -> None:
+  """A rerun of a finished run: its final checkpoint evaluated and reported (nothing trained)."""
+  reporting.say(
+    f"{workdir} is already trained: its checkpoint is at epoch {epoch} and "
+    f"config.num_epochs={config.num_epochs}. Evaluating it; raise --config.num_epochs to "
+    "train further."
+  )
+  evaluator = Evaluator(p.mesh, config.eval_batch_size)
+  record: dict[str, float] = {}
+  for name, split in p.eval_splits.items():
+    metrics = evaluator(state, evaluator.prepare(split))
+    record.update({f"{name}_{k}": v for k, v in metrics.items()})
+  reporting.result(
+    f"Already trained (epoch {epoch}): " + ", ".join(f"{k}={v:.4g}" for k, v in record.items())
+  )
+  _report_final(record)
 
 
 def _restore_and_evaluate(
@@ -189,7 +220,7 @@ def _restore_and_evaluate(
   for name, split in splits.items():
     metrics = evaluator(state, evaluator.prepare(split))
     result.update({f"{name}_{k}": v for k, v in metrics.items()})
-  reporting.say("Evaluation: " + ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
+  reporting.result("Evaluation: " + ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
   return state, result
 
 

@@ -54,3 +54,14 @@ def test_split_and_bad_settings(tmp_path):
     mnist1d_table.run(str(tmp_path), models=("resnet",))
   with pytest.raises(ValueError, match="eval_every must divide"):
     mnist1d_table.run(str(tmp_path), epochs=10, eval_every=3)
+
+
+def test_one_model_one_seed_without_the_search(tmp_path):
+  out = mnist1d_table.run(
+    str(tmp_path), models=("logistic",), seeds=(0,), epochs=1, eval_every=1, best=False
+  )
+  row = out["models"]["logistic"]
+  assert row["best"] is None and len(row["paper"]["test_accuracy"]) == 1
+  table = mnist1d_table.format_table(out)
+  assert "--nobest" in table and "1 seeds" in table
+  assert len(out["plots"]) == 2

@@ -75,3 +75,26 @@ def test_bad_settings_raise(tmp_path):
     optimizers.run(str(tmp_path), optimizers=("lbfgs",))
   with pytest.raises(ValueError, match="classification"):
     optimizers.run(str(tmp_path), dataset="polynomial")
+
+
+def test_drawn_trajectories_are_the_best_or_straighter(results):
+  _, out = results
+  for name, rows in out["two_d"].items():
+    x0, x1, y0, y1 = optimizers.FUNCTIONS[name][3]
+    for r in rows.values():
+      best, shown = np.asarray(r["path"]), np.asarray(r["shown_path"])
+      if r["shown_learning_rate"] != r["learning_rate"]:
+        assert optimizers.zigzag(shown) < optimizers.zigzag(best)
+        inside = np.all((best[:, 0] >= x0) & (best[:, 0] <= x1))
+        inside &= np.all((best[:, 1] >= y0) & (best[:, 1] <= y1))
+        assert optimizers.zigzag(best) > optimizers.ZIGZAG_LIMIT or not inside
+
+
+def test_shown_rate_skips_a_zigzagging_best_rate():
+  line = np.linspace([0.0, 0.0], [1.0, 0.0], 9)
+  zig = line + np.array([0.0, 2.0]) * (np.arange(9) % 2)[:, None]
+  slow = np.linspace([0.0, 0.0], [0.1, 0.0], 9)
+  paths, box = np.stack([zig, line, slow]), (-1, 2, -1, 3)
+  # The straight rate made enough progress; the slow one did not.
+  assert optimizers.shown_rate(paths, np.array([-4.0, -2.0, -0.5]), 0.0, box) == 1
+  assert optimizers.shown_rate(paths[1:], np.array([-2.0, -0.5]), 0.0, box) == 0

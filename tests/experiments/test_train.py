@@ -27,8 +27,23 @@ def test_launcher_trains_with_flag_overrides(tmp_path):
     f"--workdir={tmp_path}",
   )
   assert proc.returncode == 0, proc.stderr[-3000:]
-  assert "Final test accuracy" in proc.stderr + proc.stdout
+  # Results on stdout (so `> log` captures them); messages on stderr, with no progress bar
+  # (stderr is not a terminal): no carriage returns or escape codes.
+  assert "Final test accuracy" in proc.stdout and "epoch | train_loss" in proc.stdout
+  assert "Final test accuracy" not in proc.stderr and "Training softmax" in proc.stderr
+  assert "\r" not in proc.stderr and "\x1b" not in proc.stderr
   assert "orbax" not in proc.stderr.lower()  # Library chatter is filtered from the table.
+  final = proc.stdout.split("Final test accuracy: ")[1].split()[0]
+  # Rerunning the finished run reports its result without training.
+  rerun = _launch(
+    "--config=experiments/configs/softmax_digits.py",
+    "--config.num_epochs=2",
+    "--config.optimizer.learning_rate=0.3",
+    f"--workdir={tmp_path}",
+  )
+  assert rerun.returncode == 0, rerun.stderr[-3000:]
+  assert "already trained" in rerun.stderr and "Already trained (epoch 2)" in rerun.stdout
+  assert f"Final test accuracy: {final}" in rerun.stdout and "train_loss" not in rerun.stdout
   config = (tmp_path / "config.json").read_text()
   assert '"learning_rate": 0.3' in config and '"num_epochs": 2' in config
   # Eval-only restores the checkpoint just written.
@@ -38,13 +53,13 @@ def test_launcher_trains_with_flag_overrides(tmp_path):
     f"--workdir={tmp_path}",
   )
   assert proc.returncode == 0, proc.stderr[-3000:]
-  assert "test_accuracy=" in proc.stderr + proc.stdout
+  assert "test_accuracy=" in proc.stdout
 
 
 def test_launcher_reports_bad_config_clearly(tmp_path):
   proc = _launch("--config.optimizer.learning_rate=-1", f"--workdir={tmp_path}")
-  assert proc.returncode != 0
-  assert "learning_rate must be a positive number" in proc.stderr
+  assert proc.returncode == 2
+  assert "error: config.optimizer.learning_rate must be a positive number" in proc.stderr
 
 
 def test_figure_saver_writes_pngs_and_closes_figures(tmp_path):
