@@ -79,6 +79,7 @@ def train_both(
       "train_accuracy": train_acc.tolist(),
       "test_accuracy": test_acc.tolist(),
       "gap": (train_acc - test_acc).tolist(),
+      "test_loss": history["test_loss"][:, -1].tolist(),
       "mean_gap": float(np.mean(train_acc - test_acc)),
       "mean_test_accuracy": float(np.mean(test_acc)),
     }

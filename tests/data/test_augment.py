@@ -211,10 +211,27 @@ _SHARDED = textwrap.dedent("""
     single = run(policy, jax.random.key(1), jax.device_put(images, jax.devices()[0]))
     np.testing.assert_allclose(np.asarray(out), np.asarray(single), atol=1e-6)
     assert not np.array_equal(np.asarray(out), np.asarray(images))
+    # Inside the jitted train step, on a batch gathered and sharded over the 8 devices.
+    import functools, optax
+    from jaxnets import losses, models
+    from jaxnets.train import TrainState
+    from jaxnets.train.steps import train_step_on_rows
+    state = TrainState.create(model=models.MLP(hidden=(8,), num_classes=3), tx=optax.sgd(0.1),
+        loss_fn=losses.softmax_cross_entropy, seed=0, sample_x=images[:1])
+    data = {"x": images, "y": jnp.arange(16) % 3}
+    aug = functools.partial(augment.apply_batch, policy)
+    step = jax.jit(train_step_on_rows, static_argnums=(3, 4))
+    idx = jnp.arange(16)[::-1]
+    sharded_state = step(state, data, idx, batch_sharding, aug)[0]
+    plain_state = step(state, data, idx, None, aug)[0]
+    no_aug_state = step(state, data, idx, None, None)[0]
+    kernel = lambda s: np.asarray(s.params["Dense_0"]["kernel"])
+    np.testing.assert_allclose(kernel(sharded_state), kernel(plain_state), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(kernel(plain_state), kernel(no_aug_state))
 """)
 
 
-def test_a_batch_sharded_over_eight_devices_augments_as_on_one():
+def test_a_batch_sharded_over_eight_devices_augments_as_on_one_also_in_the_train_step():
   env = dict(
     os.environ,
     XLA_FLAGS="--xla_force_host_platform_device_count=8",
