@@ -117,10 +117,9 @@ def _plots(workdir: str, images: np.ndarray, grids: dict, gaps: dict, policy: st
   paths = [save(fig, "augmented_examples.png")]
   fig, ax = plt.subplots(figsize=(4.5, 3.2))
   labels = ["none", policy]
-  for k, (field, offset) in enumerate((("train_accuracy", -0.2), ("test_accuracy", 0.2))):
+  for field, offset in (("train_accuracy", -0.2), ("test_accuracy", 0.2)):
     means = [np.mean(gaps[name][field]) for name in labels]
     ax.bar(np.arange(2) + offset, means, width=0.4, label=field.replace("_", " "))
-    del k
   ax.set_xticks(
     range(2),
     [
