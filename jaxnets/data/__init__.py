@@ -9,6 +9,7 @@ Example:
   (32, 8, 8, 1)
 """
 
+from jaxnets.data import augment
 from jaxnets.data.datasets import (
   DATASETS,
   TASKS,
@@ -32,6 +33,7 @@ from jaxnets.data.pipeline import (
 __all__ = [
   "DATASETS",
   "TASKS",
+  "augment",
   "batches",
   "epoch_indices",
   "epoch_order",

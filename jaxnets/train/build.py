@@ -6,6 +6,7 @@ config. Everything it returns is a plain value (a module, a transformation, arra
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Mapping
 
 import flax.linen as nn
@@ -15,7 +16,8 @@ import numpy as np
 import optax
 
 from jaxnets import data, losses, models, optim
-from jaxnets.types import Batch
+from jaxnets.data import augment
+from jaxnets.types import Batch, PRNGKey
 
 Splits = dict[str, Batch]
 
@@ -39,6 +41,19 @@ def model(config: ml_collections.ConfigDict) -> nn.Module:
   """The configured model (unbound; nothing initialized)."""
   kwargs = {k: v for k, v in config.model.items() if k != "name"}
   return models.get_model(config.model.name, **kwargs)
+
+
+def augmentation(
+  config: ml_collections.ConfigDict,
+) -> Callable[[PRNGKey, jax.Array], jax.Array] | None:
+  """``(key, x) -> x``: the configured policy on every example of a batch; None for ``"none"``.
+
+  ``config.augment.policy`` names a :data:`jaxnets.data.augment.POLICIES` entry; the other
+  fields of ``config.augment`` are its strengths (:func:`jaxnets.data.augment.get_policy`).
+  """
+  fields = dict(config.augment)
+  policy = augment.get_policy(fields.pop("policy"), **fields)
+  return None if policy is None else functools.partial(augment.apply_batch, policy)
 
 
 def _kernels(params: Any) -> Any:

@@ -26,6 +26,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from jaxnets import data, losses, optim
+from jaxnets.data import augment
 from jaxnets.train import build
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -67,6 +68,23 @@ def default_config() -> ml_collections.ConfigDict:
 
   # Objective: "cross_entropy" or "squared"; None: the task's (cross_entropy / squared).
   config.loss = config_dict.placeholder(str)
+
+  # Training-batch augmentation on the device (jaxnets.data.augment; evaluation never
+  # augments): `policy` names a jaxnets.data.augment.POLICIES entry ("none", "flip", "crop",
+  # "flip_crop", "resized_crop", "flip_resized_crop", "color", "flip_crop_color"); the other
+  # fields are its strengths (jaxnets.data.augment.get_policy).
+  config.augment = ml_collections.ConfigDict(
+    {
+      "policy": "none",
+      "crop_padding": 4,  # crop: pixels of zero padding (the image moves up to this much).
+      "scale": (0.08, 1.0),  # resized_crop: window area range, as a fraction of the image.
+      "ratio": (3 / 4, 4 / 3),  # resized_crop: window aspect-ratio (width / height) range.
+      "brightness": 0.2,  # color: largest brightness change (added).
+      "contrast": 0.2,  # color: contrast factor in 1 ± contrast.
+      "saturation": 0.0,  # color: saturation factor in 1 ± saturation (RGB only).
+      "hue": 0.0,  # color: largest hue rotation, in turns (RGB only).
+    }
+  )
 
   # Training loop.
   config.batch_size = 32  # The global batch (split over all devices).
@@ -127,6 +145,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f"config.weight_decay must be a finite number >= 0, got {wd!r}.")
   _check_loss(config)
   _check_modes(config)
+  _check_augment(config)
   for part in ("model", "optimizer"):
     if not isinstance(config[part], ml_collections.ConfigDict) or "name" not in config[part]:
       raise ValueError(f"config.{part} needs a `name` field, got {config[part]!r}.")
@@ -175,6 +194,29 @@ def _check_loss(config: ml_collections.ConfigDict) -> None:
     raise ValueError(
       f"config.loss={name!r} is a {losses.LOSS_TASKS[name]} loss, but the task is {task!r} "
       f"(dataset {config.dataset!r}); use config.loss={losses.DEFAULT_LOSS[task]!r}."
+    )
+
+
+def _check_augment(config: ml_collections.ConfigDict) -> None:
+  """``config.augment``: known fields, a known policy, strengths in range."""
+  fields = config.augment
+  known = tuple(default_config().augment.keys())
+  if not isinstance(fields, ml_collections.ConfigDict) or "policy" not in fields:
+    raise ValueError(f"config.augment needs the fields {list(known)}, got {fields!r}.")
+  unknown = [k for k in fields.keys() if k not in known]
+  if unknown:
+    raise ValueError(
+      f"config.augment.{unknown[0]} is not a field of config.augment: {list(known)}."
+    )
+  try:
+    build.augmentation(config)
+  except ValueError as err:  # The message starts with the argument's name.
+    raise ValueError(f"config.augment.{err}") from None
+  colour = "color" in augment.POLICIES[fields.policy]
+  if colour and config.standardize:
+    raise ValueError(
+      f"config.augment.policy={fields.policy!r} changes colours of images in [0, 1] (and clips "
+      "to it), but config.standardize=True moves the inputs out of [0, 1]; use one of them."
     )
 
 

@@ -57,6 +57,8 @@ class EpochRunner:
     log_every_steps: steps between fetches of the metrics from the device.
     check_finite: raise ``FloatingPointError`` at the first non-finite loss (single runs; a
       sweep keeps going and reports NaN for a diverged member).
+    augment: optional augmentation of every training batch's inputs, inside the compiled
+      step (:func:`jaxnets.train.steps.train_step`); evaluation never augments.
   """
 
   def __init__(
@@ -69,6 +71,7 @@ class EpochRunner:
     members: int | None = None,
     log_every_steps: int = 50,
     check_finite: bool = True,
+    augment: steps.Augment | None = None,
   ):
     if scan and not data.resident:
       raise ValueError("Scanned epochs need device-resident data; streamed data runs per step.")
@@ -83,16 +86,21 @@ class EpochRunner:
     if data.resident:
       idx = data.indices(0, np.zeros(members, np.int64) if members else 0)
       if scan:
-        epoch_fn = functools.partial(steps.train_epoch, batch_sharding=batch_sharding)
+        epoch_fn = functools.partial(
+          steps.train_epoch, batch_sharding=batch_sharding, augment=augment
+        )
         self._epoch = self._compile(epoch_fn, state, data.arrays, idx)
       else:
-        step_fn = functools.partial(steps.train_step_on_rows, batch_sharding=batch_sharding)
+        step_fn = functools.partial(
+          steps.train_step_on_rows, batch_sharding=batch_sharding, augment=augment
+        )
         self._step = self._compile(step_fn, state, data.arrays, idx[..., 0, :])
     else:
       local = data.batch_size // jax.process_count()
       example = {k: np.repeat(v, local, axis=0) for k, v in data.example.items()}
       batch = sharding.host_local_to_global(example, sharding.batch_sharding(mesh))
-      self._step = self._compile(steps.train_step, state, batch)
+      step_fn = functools.partial(steps.train_step, augment=augment)
+      self._step = self._compile(step_fn, state, batch)
     self.compile_seconds = time.perf_counter() - start
 
   def _compile(self, fn: Callable, state: TrainState, *inputs: Any):

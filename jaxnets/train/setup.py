@@ -143,6 +143,7 @@ def trainer(
     members=members,
     log_every_steps=config.log_every_steps,
     check_finite=members is None,
+    augment=build.augmentation(config),
   )
   evaluator = Evaluator(parts.mesh, config.eval_batch_size, members=members)
   return Trainer(runner, evaluator, parts.eval_splits, config.eval_every_epochs)

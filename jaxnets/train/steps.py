@@ -7,13 +7,17 @@ once (:mod:`jaxnets.train.sweep`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 
 from jaxnets.train.state import TrainState
-from jaxnets.types import Batch, Metrics
+from jaxnets.types import Batch, Metrics, PRNGKey
+
+# (key, f32[B, H, W, C]) -> augmented images: a policy under jaxnets.data.augment.apply_batch.
+Augment = Callable[[PRNGKey, jax.Array], jax.Array]
+AUGMENT_TAG = 1  # Step t augments with fold_in(fold_in(rng, t), AUGMENT_TAG): not dropout's key.
 
 
 def _correct(outputs: jax.Array, labels: jax.Array) -> jax.Array:
@@ -26,17 +30,21 @@ def _loss_precision(outputs: jax.Array) -> jax.Array:
   return outputs.astype(jnp.promote_types(outputs.dtype, jnp.float32))
 
 
-def train_step(state: TrainState, batch: Batch) -> tuple[TrainState, Metrics]:
+def train_step(
+  state: TrainState, batch: Batch, augment: Augment | None = None
+) -> tuple[TrainState, Metrics]:
   """One optimizer update on one batch.
 
   Forward pass, per-example losses and their mean, gradient, update and (for BatchNorm
   models) the new running statistics, all in one function. The loss is computed in float32
   (at least) whatever precision the model computes in. Dropout uses
-  ``fold_in(state.rng, state.step)``: a fresh mask every step that a resumed run reproduces.
+  ``fold_in(state.rng, state.step)``: a fresh mask every step that a resumed run reproduces;
+  so does the augmentation, keyed ``fold_in(fold_in(state.rng, state.step), AUGMENT_TAG)``.
 
   Args:
     state: the current :class:`TrainState`.
     batch: ``{"x": f32[B, ...], "y": i32[B] or f32[B, ...]}``.
+    augment: optional ``(key, x) -> x`` applied to the batch's inputs first (on the device).
 
   Returns:
     The new state and the batch's mean ``{"loss", "accuracy"?}`` (still on device).
@@ -52,6 +60,8 @@ def train_step(state: TrainState, batch: Batch) -> tuple[TrainState, Metrics]:
     (1, ['accuracy', 'loss'])
   """
   dropout_key = jax.random.fold_in(state.rng, state.step)
+  if augment is not None:
+    batch = {**batch, "x": augment(jax.random.fold_in(dropout_key, AUGMENT_TAG), batch["x"])}
   mutable = ["batch_stats"] if state.batch_stats else False
 
   def loss_of(params):
@@ -111,14 +121,22 @@ def gather_batch(data: Batch, idx: jax.Array, sharding: Any = None) -> Batch:
 
 
 def train_step_on_rows(
-  state: TrainState, data: Batch, idx: jax.Array, batch_sharding: Any = None
+  state: TrainState,
+  data: Batch,
+  idx: jax.Array,
+  batch_sharding: Any = None,
+  augment: Augment | None = None,
 ) -> tuple[TrainState, Metrics]:
   """:func:`train_step` on rows ``idx`` of a device-resident dataset (no host transfer)."""
-  return train_step(state, gather_batch(data, idx, batch_sharding))
+  return train_step(state, gather_batch(data, idx, batch_sharding), augment)
 
 
 def train_epoch(
-  state: TrainState, data: Batch, indices: jax.Array, batch_sharding: Any = None
+  state: TrainState,
+  data: Batch,
+  indices: jax.Array,
+  batch_sharding: Any = None,
+  augment: Augment | None = None,
 ) -> tuple[TrainState, Metrics]:
   """A whole epoch as one ``lax.scan`` over a device-resident index array.
 
@@ -127,12 +145,13 @@ def train_epoch(
     data: the full device-resident dataset ``{"x": [N, ...], "y": [N, ...]}``.
     indices: ``i32[steps, batch_size]`` example indices (:func:`jaxnets.data.epoch_indices`).
     batch_sharding: optional sharding each gathered batch is constrained to.
+    augment: optional augmentation of every batch's inputs (see :func:`train_step`).
 
   Returns:
     The final state and per-step metrics stacked along a leading ``steps`` axis.
   """
 
   def body(state, idx):
-    return train_step_on_rows(state, data, idx, batch_sharding)
+    return train_step_on_rows(state, data, idx, batch_sharding, augment)
 
   return jax.lax.scan(body, state, indices)
