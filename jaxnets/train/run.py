@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from typing import Any, Mapping
 
 import jax
 import ml_collections
 import numpy as np
 
-from jaxnets.train import build, reporting, setup, sharding
+from jaxnets.train import build, guards, lock, preemption, recovery, reporting, setup, sharding
 from jaxnets.train.checkpoint import Checkpointer
 from jaxnets.train.config import validate_config
 from jaxnets.train.evaluation import Evaluator
@@ -58,8 +60,19 @@ def train_and_evaluate(
 
   Raises:
     ValueError: bad config values, unknown names, mismatched shapes.
-    FloatingPointError: the loss became NaN/inf (the message names the step).
+    FloatingPointError: the loss became NaN/inf, or (with ``config.divergence_factor``) grew
+      past that multiple of the first epoch's; the message names the step.
     FileNotFoundError: missing data files, or ``eval_only`` without a checkpoint.
+    jaxnets.train.lock.WorkdirInUse: another run is training in ``workdir``.
+    jaxnets.train.checkpoint.CheckpointSaveError: a checkpoint could not be written (disk
+      full, read-only); the earlier checkpoints are intact.
+    Preempted: ``SIGTERM``/``SIGINT`` arrived; the run stopped after a whole step (after the
+      epoch with scanned epochs) and saved a checkpoint there, which a rerun resumes from.
+      A ``SystemExit`` with status ``128 + signum``.
+
+  An unreadable latest checkpoint is moved aside (``<step>.corrupt-<n>``) with a warning and
+  the previous one is restored; a workdir holding another model's run is refused; rows of
+  ``metrics.jsonl`` logged after the restored step are dropped.
 
   Example:
     >>> import tempfile
@@ -70,6 +83,24 @@ def train_and_evaluate(
   validate_config(config)
   if config.eval_only:
     return _restore_and_evaluate(config, workdir, data)[0]
+  # Issue 15: one run per workdir (the chief's lock), and a clean stop on SIGTERM/SIGINT.
+  workdir_lock = lock.workdir_lock if jax.process_index() == 0 else _no_lock
+  with workdir_lock(workdir), preemption.StopOnSignal() as stop:
+    return _train(config, workdir, data, stop)
+
+
+@contextlib.contextmanager
+def _no_lock(workdir: str):
+  del workdir
+  yield
+
+
+def _train(
+  config: ml_collections.ConfigDict,
+  workdir: str,
+  data: Mapping[str, Batch] | None,
+  stop: preemption.StopOnSignal,
+) -> TrainState:
   p = setup.parts(config, data)
   os.makedirs(workdir, exist_ok=True)
   state = setup.initial_state(
@@ -81,20 +112,33 @@ def train_and_evaluate(
     if config.checkpoint_every_epochs
     else None
   )
-  start_epoch = 0
-  if checkpointer is not None and checkpointer.latest_step() is not None:
-    items = checkpointer.restore(_checkpoint_items(state, 0, p.input_stats))
+  start_epoch = start = 0  # The first epoch to run, and its first step (resumed mid-epoch).
+  carried = None  # That epoch's per-step metrics before `start`.
+  target = _checkpoint_items(state, 0, p.input_stats)
+  resumed = (
+    recovery.resume(config, workdir, checkpointer, target, reporting.say) if checkpointer else None
+  )
+  if resumed is not None:
+    items = resumed[0]
     start_epoch = int(items.pop("epoch"))
     items.pop("input_stats", None)
     state = state.replace_items(items)
+    start = int(state.step) - start_epoch * p.train.steps_per_epoch
+    carried = preemption.load_partial(workdir, int(state.step)) if start else None
     reporting.say(
-      f"Resumed from {checkpointer.directory} at step {int(state.step)} (epoch {start_epoch})."
+      f"Resumed from {checkpointer.directory} at step {int(state.step)} (epoch {start_epoch}"
+      + (f", step {start} of epoch {start_epoch + 1})." if start else ").")
     )
   trainer = setup.trainer(config, p, state)
   is_chief = jax.process_index() == 0
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
   if is_chief:
     _write_config(config, workdir)
-  writer = reporting.MetricWriter(workdir) if is_chief else None
+    recovery.truncate_metrics(metrics_path, int(state.step))  # Rows past the resume point.
+  writer = reporting.MetricWriter(workdir, purge_step=int(state.step) + 1) if is_chief else None
+  guard = guards.DivergenceGuard(
+    config.divergence_factor, recovery.first_epoch_loss(metrics_path) if start_epoch else None
+  )
   name = config.dataset if data is None else "the given arrays"
   reporting.say(
     f"Training {config.model.name} on {name} ({p.train.num_examples} examples, "
@@ -103,25 +147,43 @@ def train_and_evaluate(
   )
   reporting.say(reporting.table_header())
   bar = reporting.ProgressBar(
-    p.train.steps_per_epoch * (config.num_epochs - start_epoch), enabled=config.progress_bar
+    p.train.steps_per_epoch * (config.num_epochs - start_epoch) - start,
+    enabled=config.progress_bar,
   )
   last: dict[str, Any] = {}
 
   def on_epoch(epoch: int, state: TrainState, record: dict, per_step: dict) -> None:
-    del per_step
     last.clear()
     last.update(record)
     step = int(state.step)
+    guard.check(epoch, per_step["loss"], step)  # Before the diverged state is saved.
     if writer:
       writer.write(step, dict(record, epoch=epoch))
     bar.clear_line()
     reporting.say(reporting.table_row(epoch, record))
-    if checkpointer and (epoch % config.checkpoint_every_epochs == 0 or epoch == config.num_epochs):
+    saved = checkpointer and (
+      epoch % config.checkpoint_every_epochs == 0 or epoch == config.num_epochs
+    )
+    if saved:
       checkpointer.save(step, _checkpoint_items(state, epoch, p.input_stats))
+    if epoch < config.num_epochs and stop.requested_everywhere():
+      if checkpointer and not saved:
+        checkpointer.save(step, _checkpoint_items(state, epoch, p.input_stats))
+      raise _preempted(stop, checkpointer, step, f"after epoch {epoch}")
 
   try:
     epochs = range(start_epoch, config.num_epochs)
-    state = trainer.fit(state, epochs, config.seed, on_epoch, progress=bar.update)
+    state = trainer.fit(
+      state, epochs, config.seed, on_epoch, bar.update, start, carried, stop.mid_epoch_check
+    )
+  except preemption.Interrupted as stopped:  # Mid-epoch, after a whole step.
+    step = int(stopped.state.step)
+    if checkpointer:
+      checkpointer.save(step, _checkpoint_items(stopped.state, stopped.epoch, p.input_stats))
+      if is_chief:
+        preemption.save_partial(workdir, step, stopped.per_step)
+    where = f"in epoch {stopped.epoch + 1}"
+    raise _preempted(stop, checkpointer, step, where) from None
   except FloatingPointError as err:
     latest = checkpointer.latest_step() if checkpointer else None
     kept = (
@@ -140,6 +202,24 @@ def train_and_evaluate(
       checkpointer.close()
   _report_final(last)
   return state
+
+
+def _preempted(
+  stop: preemption.StopOnSignal, checkpointer: Checkpointer | None, step: int, where: str
+) -> preemption.Preempted:
+  """The clean stop's report, once the checkpoint is complete."""
+  name = signal.Signals(stop.signum).name
+  if checkpointer is None:
+    kept = "checkpointing is off (config.checkpoint_every_epochs=0), so nothing was saved"
+  else:
+    checkpointer.latest_step()  # Waits for the save (a failed one raises here).
+    kept = (
+      f"saved a checkpoint at step {step} in {checkpointer.directory}; rerun the same "
+      "command to resume from it"
+    )
+  message = f"Stopped cleanly on {name} at step {step} ({where}): {kept}."
+  reporting.say(message)
+  return preemption.Preempted(message, step if checkpointer else None, stop.signum)
 
 
 def _report_final(record: Mapping[str, Any]) -> None:
