@@ -46,16 +46,19 @@ class Checkpointer:
   def _open(self) -> ocp.CheckpointManager:
     # Leftover temporary folders of an interrupted or failed save are removed when the
     # manager opens (by the chief: the other processes' saves only ever go through it).
-    if jax.process_index() == 0 and os.path.isdir(self.directory):
-      for name in os.listdir(self.directory):
-        if ".orbax-checkpoint-tmp" in name:
-          shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+    self._remove_tmp()
     options = ocp.CheckpointManagerOptions(
       max_to_keep=self._max_to_keep, create=True, cleanup_tmp_directories=True
     )
     return ocp.CheckpointManager(
       self.directory, options=options, item_handlers=ocp.StandardCheckpointHandler()
     )
+
+  def _remove_tmp(self) -> None:
+    if jax.process_index() == 0 and os.path.isdir(self.directory):
+      for name in os.listdir(self.directory):
+        if ".orbax-checkpoint-tmp" in name:
+          shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
   def _wait(self) -> None:
     """Waits for a pending save; a failed one raises :class:`CheckpointSaveError`."""
@@ -67,6 +70,7 @@ class Checkpointer:
     self._pending = None
 
   def _save_error(self, step: int | None, err: BaseException) -> "CheckpointSaveError":
+    self._remove_tmp()  # Nothing half-written stays behind.
     try:
       kept = sorted(self._manager.all_steps())
     except Exception:  # The directory itself may be unreadable.

@@ -1,10 +1,13 @@
 """Stopping a run that diverges while its loss stays finite (the NaN check's sibling).
 
-With ``config.divergence_factor = F`` a run stops at the first step, from the second epoch
-on, whose training loss exceeds ``F`` times the first epoch's mean training loss (a
-learning rate of 1e6 gave finite losses of 2.5e26 and no warning). ``None`` (the default)
-turns the guard off: a loss may legitimately rise for a while (warm restarts, a noisy
-start), so the multiple is the user's call.
+With ``config.divergence_factor = F`` a run stops at the first step whose training loss
+exceeds ``F`` times the loss of the run's first step (the loss at initialization, logged in
+epoch 1's ``metrics.jsonl`` row as ``first_step_loss`` so that a resumed run has it).
+Softmax regression on digits at learning rate 1e6 logged a finite mean training loss of
+about 1.1e6 in its first epoch, and trained on without a warning. The first epoch's mean is
+no reference for the same reason: a run diverging in its first epoch has a huge one.
+``None`` (the default) turns the guard off: a loss may legitimately rise for a while (warm
+restarts, a noisy start), so the multiple is the user's call.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ def check_factor(factor: object) -> None:
     )
   if factor <= 1:
     raise ValueError(
-      f"config.divergence_factor must be > 1 (a multiple of the first epoch's loss), got "
+      f"config.divergence_factor must be > 1 (a multiple of the first step's loss), got "
       f"{factor!r}; use None to turn the guard off."
     )
 
@@ -38,7 +41,8 @@ class DivergenceGuard:
 
   Args:
     factor: the multiple of the reference loss that counts as diverged (None: off).
-    reference: the first epoch's mean training loss (None: taken from the first epoch seen).
+    reference: the loss of the run's first step (None: taken from epoch 1's first step
+      when it is checked; a run resumed without it checks nothing).
 
   Example:
     >>> import numpy as np
@@ -56,9 +60,9 @@ class DivergenceGuard:
     """Checks one epoch's per-step losses (``last_step``: the step of the last of them)."""
     if self.factor is None:
       return
+    if self.reference is None and epoch == 1 and len(losses) == last_step:
+      self.reference = float(losses[0])
     if self.reference is None:
-      if epoch == 1:
-        self.reference = float(np.mean(losses))
       return
     limit = self.factor * self.reference
     bad = np.flatnonzero(np.asarray(losses) > limit)
@@ -66,6 +70,5 @@ class DivergenceGuard:
       step = last_step - len(losses) + int(bad[0]) + 1
       raise FloatingPointError(
         f"Training diverged: the loss {float(losses[bad[0]]):.4g} at step {step} exceeds "
-        f"config.divergence_factor={self.factor:g} x the first epoch's mean loss "
-        f"({self.reference:.4g})"
+        f"config.divergence_factor={self.factor:g} x the loss at step 1 ({self.reference:.4g})"
       )

@@ -166,8 +166,8 @@ def truncate_metrics(path: str, step: int) -> int:
   return dropped
 
 
-def first_epoch_loss(path: str) -> float | None:
-  """The ``train_loss`` of epoch 1 as logged in ``metrics.jsonl`` (None if not there)."""
+def first_step_loss(path: str) -> float | None:
+  """The run's first training loss, logged in epoch 1's ``metrics.jsonl`` row (or None)."""
   if not os.path.exists(path):
     return None
   with open(path) as f:
@@ -176,8 +176,8 @@ def first_epoch_loss(path: str) -> float | None:
         row = json.loads(line)
       except json.JSONDecodeError:
         continue
-      if row.get("epoch") == 1 and "train_loss" in row:
-        return float(row["train_loss"])
+      if row.get("epoch") == 1 and "first_step_loss" in row:
+        return float(row["first_step_loss"])
   return None
 
 

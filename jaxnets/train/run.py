@@ -137,7 +137,7 @@ def _train(
     recovery.truncate_metrics(metrics_path, int(state.step))  # Rows past the resume point.
   writer = reporting.MetricWriter(workdir, purge_step=int(state.step) + 1) if is_chief else None
   guard = guards.DivergenceGuard(
-    config.divergence_factor, recovery.first_epoch_loss(metrics_path) if start_epoch else None
+    config.divergence_factor, recovery.first_step_loss(metrics_path) if int(state.step) else None
   )
   name = config.dataset if data is None else "the given arrays"
   reporting.say(
@@ -158,7 +158,8 @@ def _train(
     step = int(state.step)
     guard.check(epoch, per_step["loss"], step)  # Before the diverged state is saved.
     if writer:
-      writer.write(step, dict(record, epoch=epoch))
+      first = {"first_step_loss": float(per_step["loss"][0])} if epoch == 1 else {}
+      writer.write(step, dict(record, epoch=epoch, **first))  # first: the guard's reference.
     bar.clear_line()
     reporting.say(reporting.table_row(epoch, record))
     saved = checkpointer and (
