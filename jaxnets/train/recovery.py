@@ -41,6 +41,8 @@ def restore_readable(
     >>> import tempfile, jax.numpy as jnp
     >>> ckpt = Checkpointer(tempfile.mkdtemp())
     >>> ckpt.save(1, {"w": jnp.ones(2)}); ckpt.save(2, {"w": jnp.full(2, 2.0)})
+    >>> ckpt.latest_step()  # Waits for the asynchronous saves.
+    2
     >>> import os; os.remove(os.path.join(ckpt.directory, "2", "default", "_METADATA"))
     >>> items, step = restore_readable(ckpt, {"w": jnp.zeros(2)}, warn=lambda line: None)
     >>> step, items["w"].tolist(), ckpt.all_steps()
@@ -139,10 +141,10 @@ def truncate_metrics(path: str, step: int) -> int:
     The number of rows dropped.
 
   Example:
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "metrics.jsonl")
-    >>> _ = open(path, "w").write('{"step": 10}\\n{"step": 20}\\n{"step": 20}\\n')
-    >>> truncate_metrics(path, 10), open(path).read()
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "metrics.jsonl"
+    >>> _ = path.write_text('{"step": 10}\\n{"step": 20}\\n{"step": 20}\\n')
+    >>> truncate_metrics(str(path), 10), path.read_text()
     (2, '{"step": 10}\\n')
   """
   if not os.path.exists(path):
