@@ -154,7 +154,12 @@ class Checkpointer:
     while os.path.exists(f"{source}.corrupt-{n}"):
       n += 1
     target = f"{source}.corrupt-{n}"
-    shutil.move(source, target)
+    if jax.process_index() == 0:  # One mover; the other processes wait for it.
+      shutil.move(source, target)
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils
+
+      multihost_utils.sync_global_devices(f"jaxnets set_aside {step}")
     self._manager.close()
     self._manager = self._open()
     return target

@@ -61,7 +61,7 @@ def train_and_evaluate(
   Raises:
     ValueError: bad config values, unknown names, mismatched shapes.
     FloatingPointError: the loss became NaN/inf, or (with ``config.divergence_factor``) grew
-      past that multiple of the first epoch's; the message names the step.
+      past that multiple of the first step's loss; the message names the step.
     FileNotFoundError: missing data files, or ``eval_only`` without a checkpoint.
     jaxnets.train.lock.WorkdirInUse: another run is training in ``workdir``.
     jaxnets.train.checkpoint.CheckpointSaveError: a checkpoint could not be written (disk
@@ -124,6 +124,13 @@ def _train(
     items.pop("input_stats", None)
     state = state.replace_items(items)
     start = int(state.step) - start_epoch * p.train.steps_per_epoch
+    if not 0 <= start < p.train.steps_per_epoch:
+      raise ValueError(
+        f"The checkpoint in {checkpointer.directory} is at step {int(state.step)} after "
+        f"{start_epoch} epoch(s), which does not fit {p.train.steps_per_epoch} steps per epoch "
+        "(was config.batch_size changed?); resume with the run's own config, or use a new "
+        "--workdir."
+      )
     carried = preemption.load_partial(workdir, int(state.step)) if start else None
     reporting.say(
       f"Resumed from {checkpointer.directory} at step {int(state.step)} (epoch {start_epoch}"
