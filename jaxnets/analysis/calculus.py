@@ -15,6 +15,7 @@ Example:
 """
 
 import functools
+import math
 from typing import Any, Callable
 
 import jax
@@ -216,6 +217,15 @@ def classify_hessian_eigenvalues(eigenvalues: ArrayLike, tol: float) -> str:
     >>> classify_hessian_eigenvalues(jnp.array([-1., 2.]), tol=1e-6)
     'saddle'
   """
+  if (
+    isinstance(tol, bool)
+    or not isinstance(tol, (int, float))
+    or not (math.isfinite(tol) and tol >= 0)
+  ):
+    raise ValueError(
+      f"classify_hessian_eigenvalues: tol must be a finite number >= 0, got {tol!r}."
+    )
+  check_finite(eigenvalues, "classify_hessian_eigenvalues: eigenvalues")
   return _STATIONARY_TYPE_OF[eigenvalue_signs(eigenvalues, tol)]
 
 

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from jaxnets.analysis.linalg import check_finite, check_same_shapes
+from jaxnets.analysis.linalg import check_finite, check_same_shapes, is_traced
 
 Params = Any  # A pytree of arrays.
 Data = Any  # A pytree of arrays sharing the leading (example) axis, e.g. {"x": ..., "y": ...}.
@@ -506,6 +506,10 @@ def gaussian_smoothed_density(
     >>> round(float(d[0]), 4)  # 1/sqrt(2π)
     0.3989
   """
+  if not is_traced(sigma) and not (np.ndim(sigma) == 0 and np.isfinite(sigma) and sigma > 0):
+    raise ValueError(
+      f"gaussian_smoothed_density: sigma must be a finite number > 0, got {sigma!r}."
+    )
   nodes, weights = jnp.atleast_2d(nodes), jnp.atleast_2d(weights)
   z = (grid[:, None, None] - nodes[None]) / sigma
   kernel = jnp.exp(-0.5 * z**2) / (sigma * math.sqrt(2 * math.pi))

@@ -129,6 +129,8 @@ def inner(a: ArrayLike, b: ArrayLike) -> jax.Array:
   a, b = jnp.asarray(a), jnp.asarray(b)
   if a.shape != b.shape:
     raise ValueError(f"inner: shapes {a.shape} and {b.shape} differ; they must be equal.")
+  check_finite(a, "inner: a")  # Concrete input only: under jit NaN propagates as usual.
+  check_finite(b, "inner: b")
   return _inner(a, b)
 
 
@@ -367,6 +369,7 @@ def determinant(a: ArrayLike) -> jax.Array:
   """
   a = as_float_array(a, "determinant")
   check_square(a, "determinant")
+  check_finite(a, "determinant input")  # Concrete input only (a no-op under jit).
   return _det(a)
 
 

@@ -264,8 +264,10 @@ def _resize_images(x: np.ndarray, image_size: int) -> np.ndarray:
   """Bilinear resize of NHWC images to ``image_size × image_size``."""
   if x.ndim != 4:
     raise ValueError(f"image_size needs NHWC image data, got x of shape {x.shape}.")
-  if image_size <= 0:
-    raise ValueError(f"image_size must be a positive integer, got {image_size}.")
+  if (
+    isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size <= 0
+  ):
+    raise ValueError(f"image_size must be a positive integer, got {image_size!r}.")
   import jax
 
   n, _, _, c = x.shape

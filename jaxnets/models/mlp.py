@@ -46,6 +46,11 @@ class MLP(nn.Module):
 
   def __post_init__(self):
     get_activation(self.activation)  # Unknown names fail at construction, not at init.
+    widths = self.hidden if isinstance(self.hidden, (list, tuple)) else None
+    if widths is None or any(isinstance(w, bool) or not isinstance(w, int) for w in widths):
+      raise ValueError(
+        f"MLP hidden must be a tuple of positive integer widths, got {self.hidden!r}."
+      )
     if any(w <= 0 for w in self.hidden):
       raise ValueError(f"MLP hidden widths must be positive, got {tuple(self.hidden)}.")
     if self.num_classes <= 0:

@@ -13,10 +13,12 @@ Example:
   >>> state = train.train_and_evaluate(config, "/tmp/softmax")  # doctest: +SKIP
 """
 
-from jaxnets.train.checkpoint import Checkpointer
+from jaxnets.train.checkpoint import Checkpointer, CheckpointSaveError, UnreadableCheckpoint
 from jaxnets.train.config import default_config, validate_config
 from jaxnets.train.evaluation import Evaluator
+from jaxnets.train.lock import WorkdirInUse
 from jaxnets.train.loop import EpochRunner, Trainer
+from jaxnets.train.preemption import Preempted
 from jaxnets.train.run import evaluate, train_and_evaluate
 from jaxnets.train.sources import InMemoryData, StreamingData, TrainData
 from jaxnets.train.state import TrainState, run_keys
@@ -32,15 +34,19 @@ from jaxnets.train.sweep import (
 )
 
 __all__ = [
+  "CheckpointSaveError",
   "Checkpointer",
   "EpochRunner",
   "Evaluator",
   "InMemoryData",
+  "Preempted",
   "StreamingData",
   "SweepResult",
   "TrainData",
   "TrainState",
   "Trainer",
+  "UnreadableCheckpoint",
+  "WorkdirInUse",
   "best_member",
   "default_config",
   "eval_step",

@@ -27,7 +27,7 @@ from ml_collections import config_dict
 
 from jaxnets import data, losses, optim
 from jaxnets.data import augment
-from jaxnets.train import build
+from jaxnets.train import build, guards
 
 LR_SCHEDULES = ("constant", "cosine")
 WEIGHT_DECAY_PARAMS = ("all", "kernels")
@@ -96,6 +96,9 @@ def default_config() -> ml_collections.ConfigDict:
   config.eval_batch_size = 1000  # Examples per evaluation step (a padded last batch is exact).
   config.eval_train = False  # Also evaluate the whole training split after every evaluation.
   config.eval_every_epochs = 1  # Evaluate after every k-th epoch (and after the last).
+  # Stop when a step's training loss exceeds this multiple of the first epoch's mean training
+  # loss (a divergence that stays finite); None: off. See jaxnets.train.guards.
+  config.divergence_factor = config_dict.placeholder(float)
 
   # Checkpoints and output.
   config.checkpoint_every_epochs = 1  # 0 disables checkpointing.
@@ -146,6 +149,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _check_loss(config)
   _check_modes(config)
   _check_augment(config)
+  guards.check_factor(config.divergence_factor)
   for part in ("model", "optimizer"):
     if not isinstance(config[part], ml_collections.ConfigDict) or "name" not in config[part]:
       raise ValueError(f"config.{part} needs a `name` field, got {config[part]!r}.")

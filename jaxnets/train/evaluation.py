@@ -57,8 +57,11 @@ class Evaluator:
     size = min(self.batch_size, len(split["y"])) if batch_size is None else batch_size
     size = max(size - size % devices, devices)
     out = []
+    # Each process feeds its block of rows of every (global) batch.
+    rows, first = size // jax.process_count(), size // jax.process_count() * jax.process_index()
     for batch in data.batches(split, size, shuffle=False, drop_remainder=False):
-      out.append(sharding.host_local_to_global(batch, self._sharding))
+      local = {k: v[first : first + rows] for k, v in batch.items()}
+      out.append(sharding.host_local_to_global(local, self._sharding))
     return out
 
   def __call__(self, state: TrainState, prepared: list[Batch]) -> dict[str, Any]:

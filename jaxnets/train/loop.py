@@ -21,10 +21,12 @@ from jax.sharding import Mesh
 
 from jaxnets.train import sharding, steps
 from jaxnets.train.evaluation import Evaluator
+from jaxnets.train.preemption import Interrupted
 from jaxnets.train.sources import TrainData
 from jaxnets.train.state import TrainState
 
 Progress = Callable[[int, str], None]  # (steps done since the last call, status text)
+ShouldStop = Callable[[], bool]  # Checked after every step of per-step epochs.
 
 
 def has_convolutions(params: Any, stacked: bool = False) -> bool:
@@ -90,6 +92,7 @@ class EpochRunner:
           steps.train_epoch, batch_sharding=batch_sharding, augment=augment
         )
         self._epoch = self._compile(epoch_fn, state, data.arrays, idx)
+        self._epoch_fn = epoch_fn
       else:
         step_fn = functools.partial(
           steps.train_step_on_rows, batch_sharding=batch_sharding, augment=augment
@@ -111,12 +114,29 @@ class EpochRunner:
     return jax.jit(fn, donate_argnums=0).lower(state, *inputs).compile()
 
   def run(
-    self, state: TrainState, epoch: int, seed: Any, progress: Progress = _no_progress
+    self,
+    state: TrainState,
+    epoch: int,
+    seed: Any,
+    progress: Progress = _no_progress,
+    start: int = 0,
+    should_stop: ShouldStop | None = None,
   ) -> tuple[TrainState, dict[str, np.ndarray]]:
     """Trains one epoch in the order of ``seed`` (one per member in a sweep).
 
+    Args:
+      state: the state to train from.
+      epoch: the 0-based epoch (it picks the data order).
+      seed: the run's seed (one per member in a sweep).
+      progress: called with the steps done and a status text after each fetch.
+      start: the first step of the epoch to run (a run resumed mid-epoch).
+      should_stop: checked after every step of per-step epochs; when it returns True before
+        the epoch's last step, :class:`~jaxnets.train.preemption.Interrupted` is raised
+        with the state reached (scanned epochs cannot stop inside).
+
     Returns:
-      The new state and the per-step metrics (``f32[steps]``, or ``f32[N, steps]``).
+      The new state and the per-step metrics (``f32[steps]``, or ``f32[N, steps]``) of the
+      steps run.
     """
     first_step = int(np.max(jax.device_get(state.step)))
     pending: list[dict[str, jax.Array]] = []
@@ -139,27 +159,36 @@ class EpochRunner:
         progress(new_losses.shape[-1], f"loss {float(np.nanmean(last)):.4f}")
         pending.clear()
 
+    collect = lambda: {k: np.concatenate([m[k] for m in fetched], axis=-1) for k in fetched[0]}
     if self.scan:
-      state, metrics = self._epoch(state, self.data.arrays, self.data.indices(epoch, seed))
+      indices = self.data.indices(epoch, seed)[..., start:, :]
+      epoch_fn = self._epoch
+      if start:  # The rest of an epoch resumed mid-way: a shorter scan, compiled once here.
+        epoch_fn = self._compile(self._epoch_fn, state, self.data.arrays, indices)
+      state, metrics = epoch_fn(state, self.data.arrays, indices)
       pending.append(metrics)
     else:
-      for i, args in enumerate(self._epoch_inputs(epoch, seed)):
+      last = self.data.steps_per_epoch - start - 1
+      for i, args in enumerate(self._epoch_inputs(epoch, seed, start)):
         state, metrics = self._step(state, *args)
         pending.append(metrics)
         if (i + 1) % self.log_every_steps == 0:
           flush()
+        if should_stop is not None and i < last and should_stop():
+          flush()
+          raise Interrupted(state, epoch, collect())
     flush()
-    keys = fetched[0].keys()
-    return state, {k: np.concatenate([m[k] for m in fetched], axis=-1) for k in keys}
+    return state, collect()
 
-  def _epoch_inputs(self, epoch: int, seed: Any):
+  def _epoch_inputs(self, epoch: int, seed: Any, start: int = 0):
     if self.data.resident:
       indices = self.data.indices(epoch, seed)
-      for s in range(self.data.steps_per_epoch):
+      for s in range(start, self.data.steps_per_epoch):
         yield self.data.arrays, indices[..., s, :]
     else:
-      for batch in self.data.batches(epoch, seed):
-        yield (batch,)
+      for i, batch in enumerate(self.data.batches(epoch, seed)):
+        if i >= start:  # Resumed mid-epoch: the stream's earlier batches are skipped.
+          yield (batch,)
 
   @staticmethod
   def _raise_if_not_finite(step_losses: np.ndarray, first_step: int) -> None:
@@ -196,8 +225,15 @@ class Trainer:
     seed: Any,
     on_epoch: Callable[[int, TrainState, dict[str, Any], dict[str, np.ndarray]], None],
     progress: Progress = _no_progress,
+    start: int = 0,
+    carried: Mapping[str, np.ndarray] | None = None,
+    should_stop: ShouldStop | None = None,
   ) -> TrainState:
     """Trains ``epochs`` (0-based), evaluating after every ``eval_every``-th and the last.
+
+    A run resumed mid-epoch passes ``start`` (the first epoch's first step to run) and
+    ``carried`` (that epoch's per-step metrics before it), so the epoch's record is the
+    one an uninterrupted run logs; ``should_stop`` goes to :meth:`EpochRunner.run`.
 
     After epoch ``e`` (1-based) calls ``on_epoch(e, state, record, step_metrics)``, where
     ``record`` holds the epoch's mean training metrics (``train_loss``, ``train_accuracy``),
@@ -207,14 +243,17 @@ class Trainer:
     """
     data = self.runner.data
     for epoch in epochs:
+      first = start if epoch == epochs.start else 0
       t0 = time.perf_counter()
-      state, per_step = self.runner.run(state, epoch, seed, progress)
+      state, per_step = self.runner.run(state, epoch, seed, progress, first, should_stop)
       seconds = time.perf_counter() - t0
+      if first and carried:
+        per_step = {k: np.concatenate([np.asarray(carried[k]), v], -1) for k, v in per_step.items()}
       record: dict[str, Any] = {f"train_{k}": _mean(v) for k, v in per_step.items()}
       if (epoch + 1) % self.eval_every == 0 or epoch + 1 == epochs.stop:
         for name, prepared in self.eval_sets.items():
           record.update({f"{name}_{k}": v for k, v in self.evaluator(state, prepared).items()})
-      record["examples_per_sec"] = data.steps_per_epoch * data.batch_size / seconds
+      record["examples_per_sec"] = (data.steps_per_epoch - first) * data.batch_size / seconds
       record["epoch_seconds"] = seconds
       on_epoch(epoch + 1, state, record, per_step)
     return state

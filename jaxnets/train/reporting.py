@@ -114,9 +114,14 @@ def linear_parameters(params: Mapping[str, Any]) -> str:
 
 
 class MetricWriter:
-  """Appends one JSON object per record to ``workdir/metrics.jsonl`` (and TensorBoard)."""
+  """Appends one JSON object per record to ``workdir/metrics.jsonl`` (and TensorBoard).
 
-  def __init__(self, workdir: str, use_tensorboard: bool = True):
+  ``purge_step``: a resumed run's first step after the restored one; TensorBoard then hides
+  the events an earlier, interrupted run wrote from that step on (tensorboardX's
+  ``purge_step``), as ``metrics.jsonl`` drops its rows past the restored step.
+  """
+
+  def __init__(self, workdir: str, use_tensorboard: bool = True, purge_step: int | None = None):
     self.path = os.path.join(workdir, "metrics.jsonl")
     self._tb = None
     if use_tensorboard:
@@ -125,7 +130,7 @@ class MetricWriter:
       except ImportError:
         SummaryWriter = None
       if SummaryWriter is not None:
-        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=purge_step)
 
   def write(self, step: int, record: Mapping[str, Any]) -> None:
     clean = {k: (float(v) if not isinstance(v, (int, str)) else v) for k, v in record.items()}

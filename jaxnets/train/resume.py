@@ -34,6 +34,7 @@ SAFE_FIELDS = frozenset(
     "eval_train",
     "eval_only",
     "checkpoint_every_epochs",
+    "divergence_factor",
     "max_to_keep",
     "log_every_steps",
     "scan_epochs",

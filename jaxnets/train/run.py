@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from typing import Any, Mapping
 
 import jax
 import ml_collections
 import numpy as np
 
-from jaxnets.train import build, reporting, resume, setup, sharding
+from jaxnets.train import (
+  build,
+  guards,
+  lock,
+  preemption,
+  recovery,
+  reporting,
+  resume,
+  setup,
+  sharding,
+)
 from jaxnets.train.checkpoint import Checkpointer
 from jaxnets.train.config import validate_config
 from jaxnets.train.evaluation import Evaluator
@@ -57,8 +69,19 @@ def train_and_evaluate(
 
   Raises:
     ValueError: bad config values, unknown names, mismatched shapes.
-    FloatingPointError: the loss became NaN/inf (the message names the step).
+    FloatingPointError: the loss became NaN/inf, or (with ``config.divergence_factor``) grew
+      past that multiple of the first step's loss; the message names the step.
     FileNotFoundError: missing data files, or ``eval_only`` without a checkpoint.
+    jaxnets.train.lock.WorkdirInUse: another run is training in ``workdir``.
+    jaxnets.train.checkpoint.CheckpointSaveError: a checkpoint could not be written (disk
+      full, read-only); the earlier checkpoints are intact.
+    Preempted: ``SIGTERM``/``SIGINT`` arrived; the run stopped after a whole step (after the
+      epoch with scanned epochs) and saved a checkpoint there, which a rerun resumes from.
+      A ``SystemExit`` with status ``128 + signum``.
+
+  An unreadable latest checkpoint is moved aside (``<step>.corrupt-<n>``) with a warning and
+  the previous one is restored; a workdir holding another model's run is refused; rows of
+  ``metrics.jsonl`` logged after the restored step are dropped.
 
   Example:
     >>> import tempfile
@@ -69,6 +92,24 @@ def train_and_evaluate(
   validate_config(config)
   if config.eval_only:
     return _restore_and_evaluate(config, workdir, data)[0]
+  # Issue 15: one run per workdir (the chief's lock), and a clean stop on SIGTERM/SIGINT.
+  workdir_lock = lock.workdir_lock if jax.process_index() == 0 else _no_lock
+  with workdir_lock(workdir), preemption.StopOnSignal() as stop:
+    return _train(config, workdir, data, stop)
+
+
+@contextlib.contextmanager
+def _no_lock(workdir: str):
+  del workdir
+  yield
+
+
+def _train(
+  config: ml_collections.ConfigDict,
+  workdir: str,
+  data: Mapping[str, Batch] | None,
+  stop: preemption.StopOnSignal,
+) -> TrainState:
   p = setup.parts(config, data)
   os.makedirs(workdir, exist_ok=True)
   state = setup.initial_state(
@@ -80,34 +121,57 @@ def train_and_evaluate(
     if config.checkpoint_every_epochs
     else None
   )
-  start_epoch = 0
-  if checkpointer is not None and checkpointer.latest_step() is not None:
-    # newcomer: refuse config changes the checkpoint cannot continue (before restoring it).
+  start_epoch = start = 0  # The first epoch to run, and its first step (resumed mid-epoch).
+  carried = None  # That epoch's per-step metrics before `start`.
+  changes: dict = {}
+  resumed = None
+  if checkpointer is not None:
+    target = _checkpoint_items(state, 0, p.input_stats)
     try:
-      changes = resume.check_resume(resume.read_config(workdir), config, workdir)
-    except ValueError:
+      if checkpointer.latest_step() is not None:
+        # Refuse config changes the checkpoint cannot continue (before restoring it).
+        changes = resume.check_resume(resume.read_config(workdir), config, workdir)
+      resumed = recovery.resume(config, workdir, checkpointer, target, reporting.say)
+    except BaseException:
       checkpointer.close()
       raise
-    items = checkpointer.restore(_checkpoint_items(state, 0, p.input_stats))
+  if resumed is not None:
+    items = resumed[0]
     start_epoch = int(items.pop("epoch"))
     items.pop("input_stats", None)
     state = state.replace_items(items)
-    state = state.replace(opt_state=resume.apply_changes(state.opt_state, changes))  # newcomer
+    state = state.replace(opt_state=resume.apply_changes(state.opt_state, changes))
+    start = int(state.step) - start_epoch * p.train.steps_per_epoch
+    if not 0 <= start < p.train.steps_per_epoch:
+      checkpointer.close()
+      raise ValueError(
+        f"The checkpoint in {checkpointer.directory} is at step {int(state.step)} after "
+        f"{start_epoch} epoch(s), which does not fit {p.train.steps_per_epoch} steps per epoch "
+        "(was config.batch_size changed?); resume with the run's own config, or use a new "
+        "--workdir."
+      )
     if start_epoch >= config.num_epochs:
       checkpointer.close()
       _report_finished(config, p, state, start_epoch, workdir)
       return state
+    carried = preemption.load_partial(workdir, int(state.step)) if start else None
     reporting.say(
-      f"Resumed from {checkpointer.directory} at step {int(state.step)} (epoch {start_epoch})."
+      f"Resumed from {checkpointer.directory} at step {int(state.step)} (epoch {start_epoch}"
+      + (f", step {start} of epoch {start_epoch + 1})." if start else ").")
     )
     if changes:
       reporting.say(resume.describe(changes))
       resume.record_changes(workdir, int(state.step), start_epoch, changes)
   trainer = setup.trainer(config, p, state)
   is_chief = jax.process_index() == 0
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
   if is_chief:
     _write_config(config, workdir)
-  writer = reporting.MetricWriter(workdir) if is_chief else None
+    recovery.truncate_metrics(metrics_path, int(state.step))  # Rows past the resume point.
+  writer = reporting.MetricWriter(workdir, purge_step=int(state.step) + 1) if is_chief else None
+  guard = guards.DivergenceGuard(
+    config.divergence_factor, recovery.first_step_loss(metrics_path) if int(state.step) else None
+  )
   name = config.dataset if data is None else "the given arrays"
   reporting.say(
     f"Training {config.model.name} on {name} ({p.train.num_examples} examples, "
@@ -116,25 +180,44 @@ def train_and_evaluate(
   )
   reporting.result(reporting.table_header())
   bar = reporting.ProgressBar(
-    p.train.steps_per_epoch * (config.num_epochs - start_epoch), enabled=config.progress_bar
+    p.train.steps_per_epoch * (config.num_epochs - start_epoch) - start,
+    enabled=config.progress_bar,
   )
   last: dict[str, Any] = {}
 
   def on_epoch(epoch: int, state: TrainState, record: dict, per_step: dict) -> None:
-    del per_step
     last.clear()
     last.update(record)
     step = int(state.step)
+    guard.check(epoch, per_step["loss"], step)  # Before the diverged state is saved.
     if writer:
-      writer.write(step, dict(record, epoch=epoch))
+      first = {"first_step_loss": float(per_step["loss"][0])} if epoch == 1 else {}
+      writer.write(step, dict(record, epoch=epoch, **first))  # first: the guard's reference.
     bar.clear_line()
     reporting.result(reporting.table_row(epoch, record))
-    if checkpointer and (epoch % config.checkpoint_every_epochs == 0 or epoch == config.num_epochs):
+    saved = checkpointer and (
+      epoch % config.checkpoint_every_epochs == 0 or epoch == config.num_epochs
+    )
+    if saved:
       checkpointer.save(step, _checkpoint_items(state, epoch, p.input_stats))
+    if epoch < config.num_epochs and stop.requested_everywhere():
+      if checkpointer and not saved:
+        checkpointer.save(step, _checkpoint_items(state, epoch, p.input_stats))
+      raise _preempted(stop, checkpointer, step, f"after epoch {epoch}")
 
   try:
     epochs = range(start_epoch, config.num_epochs)
-    state = trainer.fit(state, epochs, config.seed, on_epoch, progress=bar.update)
+    state = trainer.fit(
+      state, epochs, config.seed, on_epoch, bar.update, start, carried, stop.mid_epoch_check
+    )
+  except preemption.Interrupted as stopped:  # Mid-epoch, after a whole step.
+    step = int(stopped.state.step)
+    if checkpointer:
+      checkpointer.save(step, _checkpoint_items(stopped.state, stopped.epoch, p.input_stats))
+      if is_chief:
+        preemption.save_partial(workdir, step, stopped.per_step)
+    where = f"in epoch {stopped.epoch + 1}"
+    raise _preempted(stop, checkpointer, step, where) from None
   except FloatingPointError as err:
     latest = checkpointer.latest_step() if checkpointer else None
     kept = (
@@ -153,6 +236,24 @@ def train_and_evaluate(
       checkpointer.close()
   _report_final(last)
   return state
+
+
+def _preempted(
+  stop: preemption.StopOnSignal, checkpointer: Checkpointer | None, step: int, where: str
+) -> preemption.Preempted:
+  """The clean stop's report, once the checkpoint is complete."""
+  name = signal.Signals(stop.signum).name
+  if checkpointer is None:
+    kept = "checkpointing is off (config.checkpoint_every_epochs=0), so nothing was saved"
+  else:
+    checkpointer.latest_step()  # Waits for the save (a failed one raises here).
+    kept = (
+      f"saved a checkpoint at step {step} in {checkpointer.directory}; rerun the same "
+      "command to resume from it"
+    )
+  message = f"Stopped cleanly on {name} at step {step} ({where}): {kept}."
+  reporting.say(message)
+  return preemption.Preempted(message, step if checkpointer else None, stop.signum)
 
 
 def _report_final(record: Mapping[str, Any]) -> None:

@@ -98,8 +98,22 @@ def eval_parts(
 
 
 def replicate(tree: Any, mesh: Mesh) -> Any:
-  """``tree`` placed whole on every device of ``mesh``."""
-  return jax.device_put(tree, sharding.replicated(mesh))
+  """``tree`` placed whole on every device of ``mesh`` (of every process).
+
+  With several processes ``device_put`` cannot target other processes' devices; every
+  process holds the same values (the same seed), so each fills its own devices.
+  """
+  target = sharding.replicated(mesh)
+  if jax.process_count() == 1:
+    return jax.device_put(tree, target)
+
+  def put(x: Any) -> jax.Array:
+    if jax.dtypes.issubdtype(getattr(x, "dtype", None), jax.dtypes.prng_key):
+      return jax.random.wrap_key_data(put(jax.random.key_data(x)), impl=jax.random.key_impl(x))
+    host = np.asarray(x)
+    return jax.make_array_from_callback(host.shape, target, lambda index: host[index])
+
+  return jax.tree_util.tree_map(put, tree)
 
 
 def initial_state(
