@@ -13,12 +13,13 @@ Example:
 
 __version__ = "0.1.0"
 
-from jaxnets import analysis, data, losses, models, nn, optim, params, train  # noqa: E402
+from jaxnets import analysis, data, finetune, losses, models, nn, optim, params, train  # noqa: E402
 
 __all__ = [
   "__version__",
   "analysis",
   "data",
+  "finetune",
   "losses",
   "models",
   "nn",
