@@ -30,15 +30,20 @@ class FrozenBatchNorm:
 
   Example:
     >>> import jax, jax.numpy as jnp
-    >>> from jaxnets import models
-    >>> model = models.get_model("resnet18", num_classes=2, width_multiplier=0.125,
-    ...                          small_input=True)
-    >>> x = jax.random.normal(jax.random.key(0), (4, 8, 8, 1))
-    >>> variables = model.init(jax.random.key(1), x)
-    >>> apply = FrozenBatchNorm(model.apply, ("bn1",))
-    >>> _, new = apply(variables, x, train=True, mutable=["batch_stats"])
-    >>> bool((new["batch_stats"]["bn1"]["mean"] == variables["batch_stats"]["bn1"]["mean"]).all())
-    True
+    >>> class Net(nn.Module):
+    ...   @nn.compact
+    ...   def __call__(self, x, train=False):
+    ...     x = nn.BatchNorm(use_running_average=not train, name="stem")(x)
+    ...     return nn.Dense(2, name="fc")(x)
+    >>> x = jnp.arange(8.0).reshape(4, 2)
+    >>> variables = Net().init(jax.random.key(0), x)
+    >>> _, new = FrozenBatchNorm(Net().apply, ("stem",))(variables, x, train=True,
+    ...                                                  mutable=["batch_stats"])
+    >>> new["batch_stats"]["stem"]["mean"].tolist()  # Still the initial running mean.
+    [0.0, 0.0]
+    >>> _, new = Net().apply(variables, x, train=True, mutable=["batch_stats"])
+    >>> [round(m, 2) for m in new["batch_stats"]["stem"]["mean"].tolist()]  # Not frozen: updated.
+    [0.3, 0.4]
   """
 
   apply_fn: Callable[..., Any]

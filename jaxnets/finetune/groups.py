@@ -84,7 +84,7 @@ def group_optimizer(
     >>> params = {"conv": jnp.ones(1), "fc": jnp.ones(1), "mid": jnp.ones(1)}
     >>> grads = {"conv": jnp.ones(1), "fc": jnp.ones(1), "mid": jnp.ones(1)}
     >>> updates, _ = tx.update(grads, tx.init(params), params)
-    >>> {k: float(v[0]) for k, v in updates.items()}
+    >>> {k: round(float(v[0]), 6) for k, v in updates.items()}
     {'conv': 0.0, 'fc': -1.0, 'mid': -0.1}
   """
   labels: Callable[[Any], Any] = lambda params: group_labels(params, head_names, frozen)

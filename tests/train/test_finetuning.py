@@ -8,6 +8,7 @@ import pytest
 from jaxnets import data
 from jaxnets.finetune import FrozenBatchNorm, load_pretrained
 from jaxnets.train import (
+  TrainState,
   default_config,
   evaluate,
   finetuning,
@@ -55,8 +56,17 @@ def test_default_config_trains_from_scratch_exactly_as_before(tiny_config):
   x = np.zeros((1, 8, 8, 1), np.float32)
   state = setup.initial_state(tiny_config, model, "classification", x, 10)
   assert state.apply_fn == model.apply
-  fresh = model.init({"params": jax.random.split(jax.random.key(0))[0]}, x, train=False)
-  jax.tree_util.tree_map(np.testing.assert_array_equal, state.params, fresh["params"])
+  before = TrainState.create(
+    model=model,
+    tx=setup.build.optimizer(tiny_config, 10),
+    loss_fn=setup.build.loss(tiny_config),
+    seed=tiny_config.seed,
+    sample_x=x,
+  )
+  jax.tree_util.tree_map(np.testing.assert_array_equal, state.params, before.params)
+  assert jax.tree_util.tree_structure(state.opt_state) == jax.tree_util.tree_structure(
+    before.opt_state
+  )
 
 
 def test_the_body_starts_pretrained_the_head_fresh_and_frozen_layers_never_move(
