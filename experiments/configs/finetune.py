@@ -8,7 +8,7 @@ updates, BatchNorm statistics kept); the rest trains at Adam 1e-3, the head at 1
   python -m experiments.train --config=experiments/configs/resnet.py --workdir=runs/resnet
   python -m experiments.train --config=experiments/configs/finetune.py --workdir=runs/finetune
 (``config.finetune.pretrained`` defaults to ``runs/resnet``; any jaxnets workdir will do.)
-Measured (2026-12-01, loaded 2-core CPU), from a source run shortened to 1 epoch
+Expected result (measured 2026-12-01, loaded 2-core CPU), from a source run shortened to 1 epoch
 (``--config.num_epochs=1``, test accuracy 0.4365): test accuracy 0.9694 after the 3 epochs.
 
 Variant ``colab``: torchvision's ImageNet ResNet-18 weights (a ``.pth`` file, converted by

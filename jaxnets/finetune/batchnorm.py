@@ -43,7 +43,7 @@ class FrozenBatchNorm:
     [0.0, 0.0]
     >>> _, new = Net().apply(variables, x, train=True, mutable=["batch_stats"])
     >>> [round(m, 2) for m in new["batch_stats"]["stem"]["mean"].tolist()]  # Not frozen: updated.
-    [0.3, 0.4]
+    [0.03, 0.04]
   """
 
   apply_fn: Callable[..., Any]

@@ -34,6 +34,14 @@ def groups(
   Raises:
     ValueError: a ``head`` or ``freeze`` name matches no top-level module (the message lists
       them), or the head is frozen.
+
+  Example:
+    >>> import numpy as np
+    >>> from jaxnets.train import default_config
+    >>> config = default_config()  # An MLP: Dense_0, Dense_1.
+    >>> config.finetune.pretrained, config.finetune.freeze = "runs/source", ("Dense_0",)
+    >>> groups(config, build.model(config), np.zeros((1, 8, 8, 1), np.float32))[:2]
+    (('Dense_1',), ('Dense_0',))
   """
   ft = config.finetune
   init = lambda x: model.init(jax.random.key(0), x, train=False)["params"]
@@ -65,7 +73,18 @@ def optimizer(
   head: tuple[str, ...],
   frozen: tuple[str, ...],
 ) -> Any:
-  """The configured optimizer per group: body ``η``, head ``η × head_lr_multiplier``, frozen 0."""
+  """The configured optimizer per group: body ``η``, head ``η × head_lr_multiplier``, frozen 0.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxnets.train import default_config
+    >>> config = default_config()  # Momentum, learning rate 0.1.
+    >>> config.finetune.pretrained = "runs/source"
+    >>> tx = optimizer(config, 1, head=("fc",), frozen=())
+    >>> state = tx.init({"fc": jnp.zeros(2), "conv": jnp.zeros(2)})
+    >>> round(float(state.inner_states["head"].inner_state.hyperparams["learning_rate"]), 6)
+    1.0
+  """
   body = build.optimizer(config, steps_per_epoch)
   head_config = config.copy_and_resolve_references()
   multiplier = config.finetune.head_lr_multiplier
