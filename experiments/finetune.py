@@ -18,6 +18,11 @@ Run:
   python -m experiments.finetune --workdir=runs/finetune
 
 Writes ``results.json`` into the workdir and prints a table.
+
+Measured (2026-12-01, loaded 2-core CPU; docs/finetune.md): from scratch 0.3343, fine-tuned
+0.4100 (gain +0.0757) mean test accuracy over seeds 0-2 with the defaults; with
+``--freeze=conv1,conv2`` fine-tuned 0.4210 (gain +0.0867). 5-11 min of wall time, under 2 min
+of CPU time.
 """
 
 from __future__ import annotations

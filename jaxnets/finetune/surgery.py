@@ -145,9 +145,8 @@ def _reuse_rows(
     sources = np.array([s for _, s in shared], np.int32)
     array = jnp.asarray(array)
     values[path] = array.at[..., targets].set(jnp.asarray(old)[..., sources].astype(array.dtype))
-  leaves, treedef = jax.tree_util.tree_flatten(fresh)
-  del leaves
-  return jax.tree_util.tree_unflatten(treedef, list(values.values()))
+  leaves = [values[path] for path in flat_fresh]  # named_parameters keeps the leaf order.
+  return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(fresh), leaves)
 
 
 def transplant(
