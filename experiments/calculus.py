@@ -3,7 +3,8 @@
 Command:
   python -m experiments.calculus --workdir=runs/calculus
 
-Writes four PNGs to the workdir and prints tables:
+Writes four PNGs and ``results.json`` (the numbers of the tables) to the workdir and prints
+tables:
   * ``gd_quadratic.png``: contour plot of ½ xᵀAx (eigenvalues 1 and 10) with GD trajectories
     for η = 0.5·(2/λ_max), the optimal 2/(λ_min+λ_max), 0.98·(2/λ_max) (zig-zag, converges)
     and 1.02·(2/λ_max) (diverges). Expected: the measured per-step contraction equals
@@ -190,7 +191,7 @@ def _stationary_study(save: common.FigureSaver, grid_size: int) -> tuple[list[di
 
 
 def run(workdir: str, *, num_steps: int = 60, grid_size: int = 200) -> dict[str, Any]:
-  """Runs the three studies in float64 and writes the plots; returns their numbers.
+  """Runs the three studies in float64, writes the plots and ``results.json``; returns them.
 
   Args:
     workdir: output directory (created if needed).
@@ -209,12 +210,14 @@ def run(workdir: str, *, num_steps: int = 60, grid_size: int = 200) -> dict[str,
     gd_rows, plots = _gd_study(save, num_steps, grid_size)
     slopes, taylor_plot = _taylor_study(save, grid_size)
     stationary, stationary_plot = _stationary_study(save, grid_size)
-  return {
+  results = {
     "gd": gd_rows,
     "taylor_slopes": slopes,
     "stationary": stationary,
     "plots": plots + [taylor_plot, stationary_plot],
   }
+  common.write_json(workdir, results)
+  return results
 
 
 def format_table(out: dict[str, Any]) -> str:

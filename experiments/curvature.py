@@ -16,7 +16,7 @@ sharpness every 100 steps. Expected: for η = 0.5 and 0.75 the sharpness climbs 
 drops (0.75) to about 2/η and stays there (ratio ≈ 1); for η = 0.25 it rises but stays below
 2/η = 8. Writes ``sharpness.png`` (sharpness with dashed 2/η lines, and the loss) and
 ``spectrum.png`` (stochastic-Lanczos-quadrature density of the final Hessian of the middle
-run).
+run) and ``results.json`` (the table's numbers and the sharpness/loss histories).
 """
 
 import os
@@ -76,6 +76,8 @@ def run(
   seed: int = 0,
 ) -> dict[str, Any]:
   """Trains one network per learning rate with full-batch GD, tracking sharpness vs 2/η.
+
+  Writes the two plots and ``results.json`` (the returned dict) into ``workdir``.
 
   Args:
     workdir: output directory (created if needed).
@@ -213,7 +215,7 @@ def run(
   )
   # SLQ's mean is an unbiased estimate of tr(H)/n: each probe's Σ_j w_j θ_j equals vᵀHv.
   trace = float(jnp.mean(jnp.sum(density.nodes * density.weights, axis=1))) * num_params
-  return {
+  results = {
     "runs": runs,
     "history": history,
     "num_params": num_params,
@@ -221,6 +223,8 @@ def run(
     "seconds": time.time() - start,
     "plots": plots,
   }
+  common.write_json(workdir, results)
+  return results
 
 
 def format_table(out: dict[str, Any]) -> str:

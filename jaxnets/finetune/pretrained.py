@@ -11,7 +11,7 @@ import numpy as np
 
 from jaxnets.params import load_params
 
-TORCH_SUFFIXES = (".safetensors", ".pth", ".pt")
+TORCH_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
 
 def _latest_step(directory: str) -> str | None:
@@ -46,8 +46,8 @@ def load_pretrained(path: str, model: str | None = None) -> dict[str, Any]:
         (the latest step where none is named); only its params and batch_stats are read;
       * a :func:`jaxnets.params.save_params` directory of ``{"params", "batch_stats"?}``
         (or of the params alone);
-      * a PyTorch file of torchvision layout (``.safetensors``, ``.pth``, ``.pt``), converted
-        by :func:`jaxnets.interop.load_variables` (``.pth`` needs torch).
+      * a PyTorch file of torchvision layout (``.safetensors``, ``.pth``, ``.pt``, ``.bin``),
+        converted by :func:`jaxnets.interop.load_variables` (``.pth`` needs torch).
     model: the jaxnets model name (``"resnet18"``, ...); needed for PyTorch files.
 
   Raises:

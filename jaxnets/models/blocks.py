@@ -27,7 +27,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-DTYPES = ("float32", "bfloat16", "float16")
+DTYPES = ("float32", "bfloat16", "float16", "float64")  # float64 needs jax.enable_x64.
 
 # torchvision's convolution initializer for ReLU networks: kaiming_normal_(mode="fan_out").
 conv_kernel_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")

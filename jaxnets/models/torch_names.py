@@ -55,6 +55,56 @@ def torch_key(path: tuple[str, ...]) -> str:
   return ".".join(parts + [_LEAVES[(collection, leaf)]])
 
 
+def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+  """The shape of a Flax variable in PyTorch's layout (conv HWIO -> OIHW, dense transposed).
+
+  Example:
+    >>> torch_shape((3, 3, 8, 16)), torch_shape((512, 10)), torch_shape((16,))
+    ((16, 8, 3, 3), (10, 512), (16,))
+  """
+  shape = tuple(shape)
+  if len(shape) == 4:
+    return (shape[3], shape[2], shape[0], shape[1])
+  if len(shape) == 2:
+    return shape[::-1]
+  return shape
+
+
+def torch_shapes(variables: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+  """``{torch key: shape in PyTorch's layout}`` of Flax variables (arrays or shape structs).
+
+  Keys come module by module in the order of ``variables``' modules, each module's as
+  torchvision orders them (``weight``, ``bias``, ``running_mean``, ``running_var``), so
+  variables in the order the model created its layers give torchvision's order (Flax keeps
+  ``params`` and ``batch_stats`` apart; ``jax.eval_shape`` sorts the names).
+
+  Example:
+    >>> import numpy as np
+    >>> variables = {
+    ...     "params": {"conv1": {"kernel": np.zeros((7, 7, 3, 64))},
+    ...                "bn1": {"scale": np.ones(64), "bias": np.zeros(64)}},
+    ...     "batch_stats": {"bn1": {"mean": np.zeros(64), "var": np.ones(64)}}}
+    >>> torch_shapes(variables)
+    {'conv1.weight': (64, 3, 7, 7), 'bn1.weight': (64,), 'bn1.bias': (64,), \
+'bn1.running_mean': (64,), 'bn1.running_var': (64,)}
+  """
+  flat = flax.traverse_util.flatten_dict(
+    {k: variables[k] for k in ("params", "batch_stats") if k in variables}
+  )
+  modules: dict[tuple[str, ...], int] = {}
+  for path in flat:  # Modules in the order the model created them (params come first).
+    modules.setdefault(tuple(path[1:-1]), len(modules))
+  rank = {leaf: i for i, leaf in enumerate(("kernel", "scale", "bias", "mean", "var"))}
+  order = sorted(flat, key=lambda path: (modules[tuple(path[1:-1])], rank.get(path[-1], 5)))
+  out = {}
+  for path in order:
+    key = torch_key(path)
+    if key in out:
+      raise ValueError(f"Two variables map onto the torch key {key!r}.")
+    out[key] = torch_shape(np.shape(flat[path]))
+  return out
+
+
 def _to_torch_layout(array: np.ndarray) -> np.ndarray:
   if array.ndim == 4:  # Conv kernel HWIO -> OIHW.
     return np.transpose(array, (3, 2, 0, 1))

@@ -1,5 +1,6 @@
 """Smoke test of experiments/calculus.py with tiny settings."""
 
+import json
 import os
 
 import numpy as np
@@ -26,3 +27,8 @@ def test_calculus_experiment_runs_and_reports_course_facts(tmp_path):
   assert found[("x³ − 3x + y³ − 3y", (-1.0, -1.0))] == "maximum"
   assert found[("x³ − 3xy²", (0.0, 0.0))] == "degenerate"
   assert len(found) == 7
+  with open(tmp_path / "results.json") as f:
+    written = json.load(f)
+  assert [r["converged"] for r in written["gd"]] == [True, True, True, False]
+  assert written["taylor_slopes"]["1"] == out["taylor_slopes"][1]
+  assert len(written["stationary"]) == 7

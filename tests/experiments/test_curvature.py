@@ -1,5 +1,6 @@
 """Smoke test of experiments/curvature.py with tiny settings."""
 
+import json
 import os
 
 import jax
@@ -43,3 +44,7 @@ def test_curvature_experiment_tracks_sharpness(tmp_path):
   top = np.linalg.eigvalsh(np.asarray(dense, np.float64))[-1]
   np.testing.assert_allclose(stable["initial_sharpness"], top, rtol=1e-3)
   assert np.isfinite(out["final_trace"])
+  with open(tmp_path / "results.json") as f:
+    written = json.load(f)
+  assert written["num_params"] == out["num_params"]
+  assert written["runs"][1]["diverged"] and written["history"]["0.5"] == out["history"][0.5]
