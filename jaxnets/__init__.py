@@ -13,12 +13,24 @@ Example:
 
 __version__ = "0.1.0"
 
-from jaxnets import analysis, data, interop, losses, models, nn, optim, params, train  # noqa: E402
+from jaxnets import (  # noqa: E402
+  analysis,
+  data,
+  finetune,
+  interop,
+  losses,
+  models,
+  nn,
+  optim,
+  params,
+  train,
+)
 
 __all__ = [
   "__version__",
   "analysis",
   "data",
+  "finetune",
   "interop",
   "losses",
   "models",

@@ -66,6 +66,24 @@ def default_config() -> ml_collections.ConfigDict:
   config.weight_decay = 0.0  # λ of optax.add_decayed_weights (λ·w added to the gradient).
   config.weight_decay_params = "all"  # Decay "all" parameters, or only "kernels" (ndim >= 2).
 
+  # Fine-tuning (jaxnets.finetune): start from pretrained weights, with a fresh output layer.
+  config.finetune = ml_collections.ConfigDict(
+    {
+      # A jaxnets run's workdir (or its checkpoints/<step>), a save_params directory, or a
+      # torchvision-layout .safetensors/.pth file; None trains from scratch (the other
+      # finetune fields then stay unset).
+      "pretrained": config_dict.placeholder(str),
+      # Top-level names of the output layer, initialized from scratch; None: the modules
+      # sized by num_classes (fc, classifier_6, Dense_<last>, ...).
+      "head": config_dict.placeholder(tuple),
+      "head_lr_multiplier": 10.0,  # The head trains at learning_rate × this.
+      # Top-level names (or stage prefixes: "layer1") with zero updates and frozen BatchNorm.
+      "freeze": (),
+      # ((target class, source class), ...): head entries copied from the pretrained head.
+      "shared_classes": config_dict.placeholder(tuple),
+    }
+  )
+
   # Objective: "cross_entropy" or "squared"; None: the task's (cross_entropy / squared).
   config.loss = config_dict.placeholder(str)
 
@@ -150,6 +168,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   _check_modes(config)
   _check_augment(config)
   guards.check_factor(config.divergence_factor)
+  _check_finetune(config)
   for part in ("model", "optimizer"):
     if not isinstance(config[part], ml_collections.ConfigDict) or "name" not in config[part]:
       raise ValueError(f"config.{part} needs a `name` field, got {config[part]!r}.")
@@ -222,6 +241,64 @@ def _check_augment(config: ml_collections.ConfigDict) -> None:
       f"config.augment.policy={fields.policy!r} changes colours of images in [0, 1] (and clips "
       "to it), but config.standardize=True moves the inputs out of [0, 1]; use one of them."
     )
+FINETUNE_FIELDS = ("pretrained", "head", "head_lr_multiplier", "freeze", "shared_classes")
+
+
+def _names(value: object) -> bool:
+  return isinstance(value, (tuple, list)) and all(isinstance(n, str) and n for n in value)
+
+
+def _check_finetune(config: ml_collections.ConfigDict) -> None:
+  """The fields of ``config.finetune``; without ``pretrained`` the others must stay unset."""
+  ft = config.finetune
+  if not isinstance(ft, ml_collections.ConfigDict):
+    raise ValueError(f"config.finetune must be a ConfigDict with fields {list(FINETUNE_FIELDS)}.")
+  for field in ft.keys():
+    if field not in FINETUNE_FIELDS:
+      raise ValueError(
+        f"config.finetune.{field} is not a field; the fields are {list(FINETUNE_FIELDS)}."
+      )
+  if ft.pretrained is not None and (not isinstance(ft.pretrained, str) or not ft.pretrained):
+    raise ValueError(f"config.finetune.pretrained must be a path, got {ft.pretrained!r}.")
+  m = ft.head_lr_multiplier
+  if isinstance(m, bool) or not isinstance(m, (int, float)) or not (math.isfinite(m) and m > 0):
+    raise ValueError(f"config.finetune.head_lr_multiplier must be a positive number, got {m!r}.")
+  if ft.head is not None and (not _names(ft.head) or not ft.head):
+    raise ValueError(
+      f"config.finetune.head must be None (found from num_classes) or a tuple of layer names, "
+      f"got {ft.head!r}."
+    )
+  if not _names(ft.freeze):
+    raise ValueError(f"config.finetune.freeze must be a tuple of layer names, got {ft.freeze!r}.")
+  shared = ft.shared_classes
+  if shared is not None:
+    pairs = isinstance(shared, (tuple, list)) and all(
+      isinstance(p, (tuple, list))
+      and len(p) == 2
+      and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in p)
+      for p in shared
+    )
+    if not pairs:
+      raise ValueError(
+        "config.finetune.shared_classes must be ((target class, source class), ...) with "
+        f"class indices >= 0, got {shared!r}."
+      )
+    targets = [p[0] for p in shared]
+    if len(set(targets)) != len(targets):
+      raise ValueError(f"config.finetune.shared_classes names a target class twice: {shared!r}.")
+  if ft.pretrained is None:
+    unset = {
+      "head": ft.head is not None,
+      "head_lr_multiplier": ft.head_lr_multiplier != 10.0,
+      "freeze": bool(ft.freeze),
+      "shared_classes": ft.shared_classes is not None,
+    }
+    for field, set_ in unset.items():
+      if set_:
+        raise ValueError(
+          f"config.finetune.{field} applies only when fine-tuning; set "
+          "config.finetune.pretrained to the weights to start from."
+        )
 
 
 def _check_modes(config: ml_collections.ConfigDict) -> None:

@@ -294,7 +294,8 @@ def _restore_and_evaluate(
     )
   example_x = next(iter(splits.values()))["x"][:1]
   replicated = sharding.replicated(mesh)
-  abstract = jax.eval_shape(lambda x: setup.initial_state(config, model, task, x, 1), example_x)
+  init = lambda x: setup.initial_state(config, model, task, x, 1, load_pretrained=False)
+  abstract = jax.eval_shape(init, example_x)
   stats = None
   if config.standardize:
     feature = jax.ShapeDtypeStruct(example_x.shape[1:], np.float32, sharding=replicated)

@@ -16,7 +16,7 @@ import numpy as np
 from jax.sharding import Mesh
 
 from jaxnets import data as data_lib
-from jaxnets.train import build, sharding
+from jaxnets.train import build, finetuning, sharding
 from jaxnets.train.evaluation import Evaluator
 from jaxnets.train.loop import EpochRunner, Trainer, default_scan
 from jaxnets.train.sources import InMemoryData, StreamingData, TrainData
@@ -122,8 +122,14 @@ def initial_state(
   task: str,
   example_x: Any,
   steps_per_epoch: int,
+  *,
+  load_pretrained: bool = True,
 ) -> TrainState:
   """A run's state at step 0: the model initialized from ``config.seed``, the optimizer chain.
+
+  With ``config.finetune.pretrained`` set, the fine-tuning state instead
+  (:func:`jaxnets.train.finetuning.initial_state`: pretrained layers, a fresh head, per-group
+  learning rates, frozen stages).
 
   Args:
     config: a validated config.
@@ -131,7 +137,12 @@ def initial_state(
     task: ``"classification"`` or ``"regression"``.
     example_x: one input batch (only its shape and dtype are used).
     steps_per_epoch: optimizer steps per epoch (for decaying schedules).
+    load_pretrained: False builds a fine-tuning state's structure only (a restore target).
   """
+  if config.finetune.pretrained is not None:
+    return finetuning.initial_state(
+      config, model, task, example_x, steps_per_epoch, load_pretrained=load_pretrained
+    )
   return TrainState.create(
     model=model,
     tx=build.optimizer(config, steps_per_epoch),

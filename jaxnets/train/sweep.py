@@ -204,6 +204,8 @@ def train_sweep(
     validate_config(member_config(config, m))
   if config.streaming:
     raise ValueError("Sweeps train on device-resident data; set config.streaming=False.")
+  if config.finetune.pretrained is not None:
+    raise ValueError("Sweeps do not fine-tune; run config.finetune through train_and_evaluate.")
   p = setup.parts(config, data)
   n = len(members)
   state = init_members(
