@@ -53,5 +53,5 @@ def test_disk_full_during_a_run_stops_it_and_the_rerun_resumes(tmp_path, monkeyp
   assert sorted(os.listdir(tmp_path / "checkpoints")) == ["5"]
   capsys.readouterr()
   train_and_evaluate(config, str(tmp_path))
-  assert "at step 5 (epoch 1)" in capsys.readouterr().out
+  assert "at step 5 (epoch 1)" in capsys.readouterr().err
   assert sorted(int(s) for s in os.listdir(tmp_path / "checkpoints")) == [5, 10, 15]

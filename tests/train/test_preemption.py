@@ -85,7 +85,7 @@ def uninterrupted(tmp_path_factory):
 def _check_resumes_exactly(workdir, scan, uninterrupted, capsys):
   capsys.readouterr()
   state = train_and_evaluate(_config(scan), workdir)
-  assert "Resumed from" in capsys.readouterr().out
+  assert "Resumed from" in capsys.readouterr().err
   params, rows = uninterrupted[scan]
   jax.tree_util.tree_map(np.testing.assert_array_equal, jax.device_get(state.params), params)
   assert _rows(workdir) == rows  # Every epoch once, with the uninterrupted run's losses.
@@ -103,7 +103,7 @@ def test_signal_mid_epoch_stops_after_the_step_and_resumes_exactly(
     with pytest.raises(Preempted) as info:
       train_and_evaluate(_config(scan=False), workdir)
   assert info.value.code == 128 + signum and info.value.step == 15
-  out = capsys.readouterr().out
+  out = capsys.readouterr().err
   assert f"Stopped cleanly on {signame} at step 15 (in epoch 2)" in out, out
   assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["11", "15"]
   assert [r["epoch"] for r in _rows(workdir)] == [1]
@@ -137,7 +137,7 @@ def test_scanned_epochs_stop_at_the_end_of_the_epoch(tmp_path, uninterrupted, ca
     _patch_runner(patch, at_step=2)  # During epoch 2's single scan call.
     with pytest.raises(Preempted):
       train_and_evaluate(_config(scan=True), workdir)
-  assert "Stopped cleanly on SIGTERM at step 22 (after epoch 2)" in capsys.readouterr().out
+  assert "Stopped cleanly on SIGTERM at step 22 (after epoch 2)" in capsys.readouterr().err
   _check_resumes_exactly(workdir, True, uninterrupted, capsys)
 
 

@@ -76,7 +76,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(tmp_path, fini
   capsys.readouterr()
   # The epoch of the bad checkpoint is trained again from the one before it.
   state = train_and_evaluate(_config(), workdir)
-  out = capsys.readouterr().out
+  out = capsys.readouterr().err
   warnings = [line for line in out.splitlines() if "unreadable" in line]
   assert len(warnings) == 1 and f"checkpoint step {step}" in warnings[0], out
   assert "Traceback" not in out and len(warnings[0]) < 600
