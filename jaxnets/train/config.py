@@ -241,6 +241,8 @@ def _check_augment(config: ml_collections.ConfigDict) -> None:
       f"config.augment.policy={fields.policy!r} changes colours of images in [0, 1] (and clips "
       "to it), but config.standardize=True moves the inputs out of [0, 1]; use one of them."
     )
+
+
 FINETUNE_FIELDS = ("pretrained", "head", "head_lr_multiplier", "freeze", "shared_classes")
 
 
