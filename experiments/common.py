@@ -170,6 +170,8 @@ def run_as_program(
     kwargs = {n: _flag_value(params[n].default, flags.FLAGS[n].value) for n in help_texts}
     results = run(flags.FLAGS.workdir, **kwargs)
     print(format_table(results))
-    print(f"\nPlots and results.json in {flags.FLAGS.workdir}")
+    print(
+      f"Plots and results.json in {flags.FLAGS.workdir}", file=sys.stderr
+    )  # A log line: the table ends stdout.
 
   cli.run(main, doc=sys.modules["__main__"].__doc__)
