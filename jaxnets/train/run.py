@@ -130,6 +130,7 @@ def _train(
     try:
       if checkpointer.latest_step() is not None:
         # Refuse config changes the checkpoint cannot continue (before restoring it).
+        recovery.check_same_model(config, workdir)  # Another model: its own message.
         changes = resume.check_resume(resume.read_config(workdir), config, workdir)
       resumed = recovery.resume(config, workdir, checkpointer, target, reporting.say)
     except BaseException:

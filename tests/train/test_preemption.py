@@ -127,7 +127,7 @@ def test_sigterm_from_another_process_resumes_exactly(tmp_path, uninterrupted, c
   proc.send_signal(signal.SIGTERM)
   out, err = proc.communicate(timeout=240)
   assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
-  assert "Stopped cleanly on SIGTERM at step" in out and "Traceback" not in err, out + err
+  assert "Stopped cleanly on SIGTERM at step" in err and "Traceback" not in err, out + err
   _check_resumes_exactly(workdir, False, uninterrupted, capsys)
 
 
