@@ -326,7 +326,7 @@ def torch_step(name: str, batch: int, compiled: bool) -> Callable[[int], None]:
   def run(k: int) -> None:
     for _ in range(k):
       loss = step()
-    float(loss)
+    float(loss.detach())
 
   return run
 
