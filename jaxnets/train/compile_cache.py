@@ -4,10 +4,11 @@ Each :class:`~jaxnets.train.loop.EpochRunner` builds its step functions afresh (
 optimizer, loss and model object per run), so ``jax.jit``'s own caches, which key on those
 Python objects, never hit across runs. :func:`compile_shared` instead lowers the call (a
 trace, cheap) and keys the compiled executable on the lowered module's full text (every
-constant printed, no source locations) and the devices: two calls share an executable
-exactly when they would compile the very same program. A call that hits reuses the earlier
-executable and maps its flat inputs and outputs onto the new call's pytrees (whose static
-fields, e.g. the optimizer object, may differ but describe the same computation).
+constant printed, no source locations), the devices and the inputs' shardings: two calls
+share an executable exactly when they would compile the very same program. A call that hits
+reuses the earlier executable and maps its flat inputs and outputs onto the new call's pytrees
+(whose static fields, e.g. the optimizer object, may differ but describe the same
+computation). :class:`~jaxnets.train.evaluation.Evaluator` compiles its step through it too.
 
 Example:
   >>> import jax, jax.numpy as jnp
@@ -55,7 +56,11 @@ def compile_shared(jitted: Any, *args: Any) -> Callable[..., Any]:
   """
   lowered = jitted.lower(*args)
   devices = tuple(str(d) for d in jax.devices())
-  key = hashlib.sha256((lowered.as_text() + repr(devices)).encode()).hexdigest()
+  # The inputs' shardings too: an executable called with other (if equivalent) shardings
+  # would compile a transfer on every call.
+  shardings = tuple(str(getattr(a, "sharding", None)) for a in jax.tree_util.tree_leaves(args))
+  text = lowered.as_text() + repr(devices) + repr(shardings)
+  key = hashlib.sha256(text.encode()).hexdigest()
   if key in _cache:
     _stats["hits"] += 1
     _cache.move_to_end(key)
