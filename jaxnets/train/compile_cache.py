@@ -13,8 +13,8 @@ computation). :class:`~jaxnets.train.evaluation.Evaluator` compiles its step thr
 Example:
   >>> import jax, jax.numpy as jnp
   >>> before = cache_info()["misses"]
-  >>> f = compile_shared(jax.jit(lambda x: x * 2 + 1), jnp.ones(3))
-  >>> g = compile_shared(jax.jit(lambda y: y * 2 + 1), jnp.zeros(3))  # A new function object.
+  >>> f = compile_shared(lambda x: x * 2 + 1, jnp.ones(3))
+  >>> g = compile_shared(lambda y: y * 2 + 1, jnp.zeros(3))  # A new function object.
   >>> cache_info()["misses"] - before, g(jnp.arange(3.0)).tolist()
   (1, [1.0, 3.0, 5.0])
 """
@@ -44,17 +44,24 @@ class _Reused:
     return jax.tree_util.tree_unflatten(self._out_tree, jax.tree_util.tree_leaves(out))
 
 
-def compile_shared(jitted: Any, *args: Any) -> Callable[..., Any]:
-  """``jitted.lower(*args).compile()``, reusing an identical program compiled before.
+def compile_shared(
+  fn: Callable[..., Any], *args: Any, donate_argnums: int | tuple[int, ...] = ()
+) -> Callable[..., Any]:
+  """``jax.jit(fn).lower(*args).compile()``, reusing an identical program compiled before.
+
+  The program keeps every argument, used or not (``keep_unused=True``), so its parameters
+  are the flat leaves of ``args`` in order and equal text means an equal computation of
+  them.
 
   Args:
-    jitted: a ``jax.jit``-wrapped function (donation and shardings are part of the key).
+    fn: the function to compile (donation and shardings are part of the key).
     *args: example arguments (arrays or ``jax.ShapeDtypeStruct``), positional only.
+    donate_argnums: as for ``jax.jit``.
 
   Returns:
     A callable taking arguments of the same shapes as ``args``.
   """
-  lowered = jitted.lower(*args)
+  lowered = jax.jit(fn, donate_argnums=donate_argnums, keep_unused=True).lower(*args)
   devices = tuple(str(d) for d in jax.devices())
   # The inputs' shardings too: an executable called with other (if equivalent) shardings
   # would compile a transfer on every call.

@@ -43,7 +43,7 @@ class Evaluator:
     self.mesh, self.batch_size, self.members = mesh, batch_size, members
     self._sharding = sharding.batch_sharding(mesh)
     step = jax.vmap(steps.eval_step, in_axes=(0, None)) if members else steps.eval_step
-    self._jitted = jax.jit(step)
+    self._fn = step
     self._compiled: dict[Any, Any] = {}
 
   def _step(self, state: TrainState, batch: Batch) -> Any:
@@ -51,7 +51,7 @@ class Evaluator:
     leaves, treedef = jax.tree_util.tree_flatten((state, batch))
     key = (treedef, tuple((np.shape(a), _dtype(a), getattr(a, "sharding", None)) for a in leaves))
     if key not in self._compiled:
-      self._compiled[key] = compile_cache.compile_shared(self._jitted, state, batch)
+      self._compiled[key] = compile_cache.compile_shared(self._fn, state, batch)
     return self._compiled[key](state, batch)
 
   def prepare(self, split: Batch, batch_size: int | None = None) -> list[Batch]:

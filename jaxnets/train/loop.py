@@ -101,7 +101,7 @@ class EpochRunner:
       # The dataset is shared; the state and the indices have a leading member axis.
       fn = jax.vmap(fn, in_axes=(0, None, 0))
     # Shared across runs and sweeps: the same program compiles once per process.
-    return compile_cache.compile_shared(jax.jit(fn, donate_argnums=0), state, *inputs)
+    return compile_cache.compile_shared(fn, state, *inputs, donate_argnums=0)
 
   def run(
     self, state: TrainState, epoch: int, seed: Any, progress: Progress = _no_progress
