@@ -84,7 +84,7 @@ def main(argv):
     "hvp_api": lambda: analysis.hvp(loss_fn, params, v, data=data, batch_size=bs),
     "lanczos": lambda: (
       analysis.top_eigenvalues(
-        loss_fn, params, 1, key, data=data, batch_size=bs, num_iters=_ITERS.value, tol=1.0
+        loss_fn, params, 1, key, data=data, batch_size=bs, num_iters=_ITERS.value, early_stop=False
       ).eigenvalues
     ),
     "trace": lambda: (

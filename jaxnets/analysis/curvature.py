@@ -50,6 +50,9 @@ class LanczosResult(NamedTuple):
   alphas: jax.Array  # [m] diagonal of T.
   betas: jax.Array  # [m] betas[i] couples basis rows i and i+1; betas[m-1] is the residual.
   basis: jax.Array  # [m, n] orthonormal Lanczos vectors as rows.
+  # [] int: steps taken (= HVPs). With early stopping the arrays keep their length m and the
+  # rows/entries from num_steps on are zero; betas[num_steps - 1] is then the residual.
+  num_steps: Any = None
 
 
 class Eigenpairs(NamedTuple):
@@ -58,6 +61,7 @@ class Eigenpairs(NamedTuple):
   eigenvalues: jax.Array  # [k] descending.
   eigenvectors: Params  # Pytree like params, each leaf with a leading axis of size k.
   residuals: jax.Array  # [k] ‖H y − θ y‖: some true eigenvalue lies within it of θ.
+  num_steps: int = 0  # Lanczos steps taken = Hessian-vector products evaluated.
 
 
 class TraceEstimate(NamedTuple):
@@ -144,9 +148,11 @@ def _flat_hvp(
   loss_fn: LossFn, flat: jax.Array, unravel, data: Data | None, batch_size: int | None
 ) -> Callable[[jax.Array], jax.Array]:
   """v ↦ H v on flat vectors, forward-over-reverse, averaged over ``data`` in batches."""
+  # A single batch is linearized once: repeated HVPs (a Lanczos loop, trace probes) reuse the
+  # forward pass's residuals instead of recomputing the forward every time.
   if data is None:
-    grad = jax.grad(lambda p: loss_fn(unravel(p)))
-    return lambda v: jax.jvp(grad, (flat,), (v.astype(flat.dtype),))[1]
+    _, lin = jax.linearize(jax.grad(lambda p: loss_fn(unravel(p))), flat)
+    return lambda v: lin(v.astype(flat.dtype))
 
   grad = jax.grad(lambda p, batch: loss_fn(unravel(p), batch))
 
@@ -157,10 +163,12 @@ def _flat_hvp(
   bs = n if batch_size is None else min(batch_size, n)
   num_full, rest = divmod(n, bs)
 
+  if num_full == 1 and rest == 0:
+    _, lin = jax.linearize(lambda p: grad(p, data), flat)
+    return lambda v: lin(v.astype(flat.dtype))
+
   def matvec(v):
     v = v.astype(flat.dtype)
-    if num_full == 1 and rest == 0:
-      return one(data, v)
     full = jax.tree_util.tree_map(
       lambda a: a[: num_full * bs].reshape((num_full, bs) + a.shape[1:]), data
     )
@@ -222,8 +230,33 @@ def hvp(
 # --------------------------------------------------------------------------- Lanczos
 
 
+def _top_ritz_residuals(alphas, betas, i, k):
+  """Top-``k`` Ritz values of ``T_{i+1}`` (leading block) and their residuals ``|β_i s_ij|``.
+
+  Traceable with a dynamic ``i``: the entries past ``i`` are replaced by a diagonal block set
+  below every eigenvalue of the leading block (Gershgorin), so the top ``k`` eigenpairs of the
+  padded ``[m, m]`` matrix are those of ``T_{i+1}`` whenever ``i + 1 >= k``.
+  """
+  m = alphas.shape[0]
+  idx = jnp.arange(m)
+  filled = idx <= i
+  off = jnp.where(idx < i, betas, 0.0)[:-1]  # Couplings inside the leading block only.
+  a = jnp.where(filled, alphas, 0.0)
+  bound = jnp.max(jnp.abs(a)) + 2 * jnp.max(jnp.abs(betas * filled))
+  floor = -3.0 * bound - jnp.finfo(alphas.dtype).tiny
+  t = jnp.diag(jnp.where(filled, alphas, floor)) + jnp.diag(off, 1) + jnp.diag(off, -1)
+  theta, s = jnp.linalg.eigh(t)
+  theta, last = theta[::-1][:k], s[i, ::-1][:k]  # Largest first; row i = last of the block.
+  return theta, jnp.abs(betas[i] * last)
+
+
 def lanczos(
-  matvec: Callable[[jax.Array], jax.Array], init_vector: jax.Array, num_iters: int
+  matvec: Callable[[jax.Array], jax.Array],
+  init_vector: jax.Array,
+  num_iters: int,
+  *,
+  tol: float | None = None,
+  k: int = 1,
 ) -> LanczosResult:
   """Lanczos tridiagonalization with full reorthogonalization (pure, jittable).
 
@@ -231,17 +264,25 @@ def lanczos(
             w \\leftarrow w - V^\\top V w \\ (\\text{twice}), \\quad
             \\beta_i = \\|w\\|, \\quad v_{i+1} = w / \\beta_i
 
-  The loop is one ``lax.fori_loop`` holding the ``[num_iters, n]`` basis on the device; only
-  ``matvec`` touches the operator, so a Hessian is never formed. Classical Gram–Schmidt run
-  twice keeps the basis orthonormal to working precision. If the Krylov space is exhausted
-  (``β_i`` at rounding level) the next vector is the coordinate vector ``e_j`` least covered
-  by the basis, orthogonalized (it has norm² ≥ 1 − (i+1)/n > 0), and ``β_i = 0``, so ``T``
-  stays exact (block diagonal) and repeated eigenvalues are found.
+  The loop is one device loop (``lax.while_loop``) holding the ``[num_iters, n]`` basis on the
+  device; only ``matvec`` touches the operator, so a Hessian is never formed. Classical
+  Gram–Schmidt run twice keeps the basis orthonormal to working precision. If the Krylov
+  space is exhausted (``β_i`` at rounding level) the next vector is the coordinate vector
+  ``e_j`` least covered by the basis, orthogonalized (it has norm² ≥ 1 − (i+1)/n > 0), and
+  ``β_i = 0``, so ``T`` stays exact (block diagonal) and repeated eigenvalues are found.
+
+  With ``tol``, the loop stops early, after the first step ``i + 1 >= k`` at which the top
+  ``k`` Ritz values ``θ_j`` of ``T_{i+1}`` all have residuals ``|β_i s_{ij}| <= tol · max|θ_j|``
+  (checked on the device every step by a ``[m, m]`` ``eigh``, no host round-trip).
 
   Args:
     matvec: the symmetric linear operator, ``[n] -> [n]``.
     init_vector: ``[n]`` non-zero starting vector.
-    num_iters: ``m``, with ``1 <= m <= n`` (static).
+    num_iters: ``m``, with ``1 <= m <= n`` (static): the number of steps, or with ``tol``
+      the most steps.
+    tol: relative residual bound at which to stop (a float or a traced scalar: one compile
+      serves every value; negative never stops); None: always ``m`` steps, no checks.
+    k: how many top Ritz pairs must meet ``tol`` (static, ``1 <= k <= m``).
 
   Returns:
     :class:`LanczosResult`; eigenvalues of ``T`` (Ritz values) approximate those of ``H``.
@@ -256,6 +297,10 @@ def lanczos(
   n = init_vector.shape[0]
   if not (isinstance(num_iters, int) and 1 <= num_iters <= n):
     raise ValueError(f"lanczos: num_iters must be an int in [1, {n}], got {num_iters!r}.")
+  if isinstance(tol, (int, float)) and not (math.isfinite(tol) and tol >= 0):
+    raise ValueError(f"lanczos: tol must be a non-negative float or None, got {tol!r}.")
+  if not (isinstance(k, int) and 1 <= k <= num_iters):
+    raise ValueError(f"lanczos: k must be an int in [1, num_iters={num_iters}], got {k!r}.")
   dtype = init_vector.dtype
   eps = jnp.finfo(dtype).eps
   coords = jnp.arange(n)
@@ -284,6 +329,19 @@ def lanczos(
     beta = jnp.where(breakdown, 0.0, beta)
     return basis, alphas.at[i].set(alpha), betas.at[i].set(beta), v_next, v, beta
 
+  def converged(i, alphas, betas):
+    def check(_):
+      theta, res = _top_ritz_residuals(alphas, betas, i, k)
+      return jnp.max(res) <= tol * jnp.max(jnp.abs(theta))
+
+    return jax.lax.cond(i + 1 >= k, check, lambda _: jnp.array(False), None)
+
+  def body(carry):
+    i, _, state = carry
+    state = step(i, state)
+    done = jnp.array(False) if tol is None else converged(i, state[1], state[2])
+    return i + 1, done, state
+
   v0 = init_vector / jnp.linalg.norm(init_vector)
   zeros = jnp.zeros((num_iters,), dtype)
   init = (
@@ -294,8 +352,10 @@ def lanczos(
     jnp.zeros_like(v0),
     jnp.zeros((), dtype),
   )
-  basis, alphas, betas, *_ = jax.lax.fori_loop(0, num_iters, step, init)
-  return LanczosResult(alphas, betas, basis)
+  steps, _, (basis, alphas, betas, *_) = jax.lax.while_loop(
+    lambda c: (c[0] < num_iters) & ~c[1], body, (jnp.array(0), jnp.array(False), init)
+  )
+  return LanczosResult(alphas, betas, basis, steps)
 
 
 def tridiagonal_eigh(alphas: jax.Array, betas: jax.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -318,12 +378,16 @@ def tridiagonal_eigh(alphas: jax.Array, betas: jax.Array) -> tuple[np.ndarray, n
   return np.linalg.eigh(np.diag(a) + np.diag(b, 1) + np.diag(b, -1))
 
 
-@functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size", "num_iters"))
-def lanczos_core(loss_fn, params, data, key, batch_size, num_iters) -> LanczosResult:
-  """One Lanczos run on the dataset Hessian from a random start, entirely on the device."""
+@functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size", "num_iters", "k"))
+def lanczos_core(loss_fn, params, data, key, batch_size, num_iters, tol=None, k=1) -> LanczosResult:
+  """One Lanczos run on the dataset Hessian from a random start, entirely on the device.
+
+  ``tol`` is traced (None, an empty pytree, compiles the check-free fixed-step program).
+  """
   flat, unravel = ravel_pytree(params)
   matvec = _flat_hvp(loss_fn, flat, unravel, data, batch_size)
-  return lanczos(matvec, jax.random.normal(key, flat.shape, flat.dtype), num_iters)
+  init = jax.random.normal(key, flat.shape, flat.dtype)
+  return lanczos(matvec, init, num_iters, tol=tol, k=k)
 
 
 def _check_k(k, n: int, fn: str, what: str = "k") -> None:
@@ -366,14 +430,19 @@ def top_eigenvalues(
   batch_size: int | None = None,
   num_iters: int | None = None,
   tol: float = 1e-3,
+  early_stop: bool = True,
 ) -> Eigenpairs:
   """The ``k`` largest Hessian eigenvalues (and eigenvectors) by Lanczos (host-checked).
 
-  Runs :func:`lanczos` for ``num_iters`` HVPs from a random start inside one jitted call,
-  then takes the top Ritz pairs ``(θ_j, y_j)`` of the tridiagonal ``T``. Stated tolerance:
-  each Ritz pair has the residual ``r_j = ‖H y_j − θ_j y_j‖ = |β_m s_{mj}|``, and some true
-  eigenvalue lies in ``[θ_j − r_j, θ_j + r_j]`` (for an isolated eigenvalue the error is even
-  ``≤ r_j² / gap``). A warning is issued when ``max r_j > tol · |θ_1|``: raise ``num_iters``.
+  Runs :func:`lanczos` from a random start inside one jitted call, then takes the top Ritz
+  pairs ``(θ_j, y_j)`` of the tridiagonal ``T``. Stated tolerance: each Ritz pair has the
+  residual ``r_j = ‖H y_j − θ_j y_j‖ = |β_m s_{mj}|``, and some true eigenvalue lies in
+  ``[θ_j − r_j, θ_j + r_j]`` (for an isolated eigenvalue the error is even ``≤ r_j² / gap``).
+  With ``early_stop`` (the default) Lanczos stops at the first step where
+  ``max r_j <= tol · |θ_1|``; without, it always runs ``num_iters`` steps. Either way a
+  warning is issued when the bound is not met at the end: raise ``num_iters``. (Like every
+  Krylov method, a start vector nearly orthogonal to a top eigenvector can miss it; the
+  bound certifies each returned θ_j, not that none was skipped.)
 
   Args:
     loss_fn: ``loss_fn(params)`` or, with ``data``, ``loss_fn(params, batch)``.
@@ -382,16 +451,18 @@ def top_eigenvalues(
     key: PRNG key for the start vector.
     data: optional dataset; the HVP is averaged over it in batches of ``batch_size``.
     batch_size: examples per HVP evaluation (None: all at once).
-    num_iters: Lanczos steps, ``k <= num_iters``; default ``min(#params, 2k + 40)``; capped
-      at ``#params``.
-    tol: relative residual above which a non-convergence warning is issued.
+    num_iters: Lanczos steps (the most, with ``early_stop``), ``k <= num_iters``; default
+      ``min(#params, 2k + 40)``; capped at ``#params``.
+    tol: relative residual bound: the stopping criterion, and the warning threshold.
+    early_stop: stop as soon as ``tol`` is met (one HVP per step: ``num_steps`` HVPs).
 
   Returns:
-    :class:`Eigenpairs` with eigenvalues in descending order.
+    :class:`Eigenpairs` with eigenvalues in descending order and ``num_steps`` the Lanczos
+    steps (HVPs) taken.
 
   Raises:
-    ValueError: bad ``k``/``num_iters``/``batch_size``, non-scalar loss, NaN params or data,
-      or NaN Hessian-vector products.
+    ValueError: bad ``k``/``num_iters``/``batch_size``/``tol``, non-scalar loss, NaN params
+      or data, or NaN Hessian-vector products.
 
   Example:
     >>> loss = lambda p: 0.5 * (3 * p[0] ** 2 + p[1] ** 2) + p[0] * p[1]
@@ -407,15 +478,23 @@ def top_eigenvalues(
   _check_k(num_iters, max(n, num_iters), "top_eigenvalues", "num_iters")
   if num_iters < k:
     raise ValueError(f"top_eigenvalues: num_iters={num_iters} must be >= k={k}.")
-  num_iters = min(num_iters, n)
-  res = lanczos_core(loss_fn, params, data, key, batch_size, int(num_iters))
-  alphas, betas = np.asarray(res.alphas), np.asarray(res.betas)  # After the loop: one sync.
+  if not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and math.isfinite(tol)):
+    raise ValueError(f"top_eigenvalues: tol must be a finite float >= 0, got {tol!r}.")
+  if tol < 0:
+    raise ValueError(f"top_eigenvalues: tol must be a finite float >= 0, got {tol!r}.")
+  num_iters = int(min(num_iters, n))
+  stop_tol = jnp.asarray(float(tol) if early_stop else -1.0)  # Traced: no recompiles.
+  res = lanczos_core(loss_fn, params, data, key, batch_size, num_iters, stop_tol, int(k))
+  steps = int(res.num_steps)  # After the loop: one sync.
+  alphas, betas = np.asarray(res.alphas)[:steps], np.asarray(res.betas)[:steps]
   _check_result((alphas, betas), "top_eigenvalues")
   theta, s = tridiagonal_eigh(alphas, betas)
   theta, s = theta[::-1][:k], s[:, ::-1][:, :k]  # Largest first.
   residuals = np.abs(betas[-1] * s[-1, :])  # ‖H y − θ y‖ = |β_m s_mj|.
   dtype = res.basis.dtype
-  ritz = jnp.matmul(jnp.asarray(s.T, dtype), res.basis, precision=jax.lax.Precision.HIGHEST)
+  coeffs = np.zeros((k, num_iters), s.dtype)
+  coeffs[:, :steps] = s.T  # Rows of the basis past num_steps are zero: one fixed shape.
+  ritz = _ritz_jit(jnp.asarray(coeffs, dtype), res.basis)
   vectors = _unravel_rows(params, np.asarray(ritz))
   theta, residuals = theta.astype(dtype), residuals.astype(dtype)
   scale = float(np.max(np.abs(theta)))
@@ -423,12 +502,15 @@ def top_eigenvalues(
   if worst > tol * max(scale, float(np.finfo(theta.dtype).tiny)):
     warnings.warn(
       f"top_eigenvalues: Lanczos residual {worst:.3g} exceeds tol * |λ_1| = "
-      f"{tol * scale:.3g} after {num_iters} iterations; raise num_iters.",
+      f"{tol * scale:.3g} after {steps} iterations; raise num_iters.",
       RuntimeWarning,
       stacklevel=2,
     )
   theta, residuals = jnp.asarray(theta), jnp.asarray(residuals)
-  return Eigenpairs(theta, vectors, residuals)
+  return Eigenpairs(theta, vectors, residuals, steps)
+
+
+_ritz_jit = jax.jit(functools.partial(jnp.matmul, precision=jax.lax.Precision.HIGHEST))
 
 
 # --------------------------------------------------------------------------- trace
@@ -576,7 +658,7 @@ def spectral_density(
   nodes, weights = [], []
   for i in range(num_probes):  # Each probe is one device-side Lanczos run (shared compile).
     res = lanczos_core(
-      loss_fn, params, data, jax.random.fold_in(key, i), batch_size, min(num_iters, n)
+      loss_fn, params, data, jax.random.fold_in(key, i), batch_size, min(num_iters, n), None, 1
     )
     alphas, betas = np.asarray(res.alphas), np.asarray(res.betas)
     del res  # Free the probe's [m, n] basis before the next one.

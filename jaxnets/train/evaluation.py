@@ -14,7 +14,7 @@ import numpy as np
 from jax.sharding import Mesh
 
 from jaxnets import data
-from jaxnets.train import sharding, steps
+from jaxnets.train import compile_cache, sharding, steps
 from jaxnets.train.state import TrainState
 from jaxnets.types import Batch
 
@@ -43,7 +43,16 @@ class Evaluator:
     self.mesh, self.batch_size, self.members = mesh, batch_size, members
     self._sharding = sharding.batch_sharding(mesh)
     step = jax.vmap(steps.eval_step, in_axes=(0, None)) if members else steps.eval_step
-    self._step = jax.jit(step)
+    self._fn = step
+    self._compiled: dict[Any, Any] = {}
+
+  def _step(self, state: TrainState, batch: Batch) -> Any:
+    """The compiled step for these shapes, shared across evaluators (see compile_cache)."""
+    leaves, treedef = jax.tree_util.tree_flatten((state, batch))
+    key = (treedef, tuple((np.shape(a), _dtype(a), getattr(a, "sharding", None)) for a in leaves))
+    if key not in self._compiled:
+      self._compiled[key] = compile_cache.compile_shared(self._fn, state, batch)
+    return self._compiled[key](state, batch)
 
   def prepare(self, split: Batch, batch_size: int | None = None) -> list[Batch]:
     """``split`` as padded, masked device batches (do it once per split).
@@ -72,3 +81,7 @@ class Evaluator:
     if "correct" in total:
       out["accuracy"] = total["correct"] / total["count"]
     return {k: float(v) if np.ndim(v) == 0 else v.astype(np.float32) for k, v in out.items()}
+
+
+def _dtype(leaf: Any) -> Any:
+  return getattr(leaf, "dtype", type(leaf))

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh
 
-from jaxnets.train import sharding, steps
+from jaxnets.train import compile_cache, sharding, steps
 from jaxnets.train.evaluation import Evaluator
 from jaxnets.train.preemption import Interrupted
 from jaxnets.train.sources import TrainData
@@ -111,7 +111,8 @@ class EpochRunner:
     if self.members is not None:
       # The dataset is shared; the state and the indices have a leading member axis.
       fn = jax.vmap(fn, in_axes=(0, None, 0))
-    return jax.jit(fn, donate_argnums=0).lower(state, *inputs).compile()
+    # Shared across runs and sweeps: the same program compiles once per process.
+    return compile_cache.compile_shared(fn, state, *inputs, donate_argnums=0)
 
   def run(
     self,

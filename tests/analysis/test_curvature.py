@@ -223,3 +223,41 @@ def test_bad_input_raises_clear_errors(problem):
   for fn, match in cases:
     with pytest.raises(ValueError, match=match):
       fn()
+
+
+def test_early_stop_exact_at_tight_tol_and_a_prefix_of_the_fixed_run():
+  rng = np.random.default_rng(0)
+  q, _ = np.linalg.qr(rng.normal(size=(60, 60)))
+  eigs = np.concatenate([[40.0, 25.0, 10.0], rng.uniform(-1.0, 1.0, 57)])
+  a = jnp.asarray((q * eigs) @ q.T)
+  start = jnp.asarray(rng.normal(size=60))
+  exact = np.asarray(jnp.linalg.eigh(a)[0])[::-1][:3]
+  run = jax.jit(lambda tol: curvature.lanczos(lambda v: a @ v, start, 60, tol=tol, k=3))
+  fixed, early = run(-1.0), run(1e-10)  # One compile; a negative tol never stops.
+  steps = int(early.num_steps)
+  assert int(fixed.num_steps) == 60 and 3 <= steps < 60
+  # Early stopping only truncates: the steps taken are those of the fixed run.
+  np.testing.assert_allclose(early.alphas[:steps], fixed.alphas[:steps], rtol=1e-12)
+  np.testing.assert_array_equal(early.alphas[steps:], 0.0)
+  theta, s = curvature.tridiagonal_eigh(early.alphas[:steps], early.betas[:steps])
+  np.testing.assert_allclose(theta[::-1][:3], exact, rtol=1e-10)
+  assert np.max(np.abs(early.betas[steps - 1] * s[-1, ::-1][:3])) <= 1e-10 * exact[0]
+
+
+def test_top_eigenvalues_early_stop_matches_dense_and_saves_hvps(problem):
+  args = (mlp_loss, problem["params"], 2, _key(4))
+  kw = {"data": problem["data"], "batch_size": BATCH, "num_iters": 60}
+  exact = problem["eigs"][::-1][:2]
+  tight = curvature.top_eigenvalues(*args, **kw, tol=1e-9)
+  np.testing.assert_allclose(tight.eigenvalues, exact, rtol=1e-9)
+  assert tight.num_steps < 60 and np.all(np.asarray(tight.residuals) <= 1e-9 * exact[0])
+  loose = curvature.top_eigenvalues(*args, **kw, tol=1e-2)
+  fixed = curvature.top_eigenvalues(*args, **kw, tol=1e-2, early_stop=False)
+  assert loose.num_steps < tight.num_steps < fixed.num_steps == 60
+  # The stated bound holds at the loose tolerance too (against the dense spectrum).
+  for theta, r in zip(np.asarray(loose.eigenvalues), np.asarray(loose.residuals), strict=True):
+    assert r <= 1e-2 * exact[0] and np.min(np.abs(problem["eigs"] - theta)) <= r
+  np.testing.assert_allclose(fixed.eigenvalues, exact, rtol=1e-9)
+  for bad in (-1.0, float("nan"), "1e-3"):
+    with pytest.raises(ValueError, match="tol"):
+      curvature.top_eigenvalues(*args, **kw, tol=bad)
