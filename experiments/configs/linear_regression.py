@@ -5,7 +5,7 @@ Command:
       --workdir=runs/linreg
 
 Expected result: test loss 5.3e-5 (the noise floor ½·0.01²); the learned kernel is
-[1.9992, -3.3997] and the bias 4.2000 (true: [2, -3.4], 4.2), in ~7 s on a 2-core CPU.
+[1.9992, -3.3997] and the bias 4.2000 (true: [2, -3.4], 4.2), in ~8 s on a 2-core CPU.
 """
 
 from experiments.configs import default

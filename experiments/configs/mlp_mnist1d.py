@@ -5,7 +5,7 @@ Command:
       --workdir=runs/mlp_mnist1d
 
 Expected result: test accuracy ~0.65-0.70 (0.6970; the MNIST-1D paper reports 68% for this
-MLP), in ~34 s on a 2-core CPU.
+MLP), in ~42 s on a 2-core CPU.
 """
 
 from experiments.configs import default
