@@ -205,6 +205,11 @@ def jax_step(name: str, batch: int) -> tuple[Callable[[int], None], dict[str, An
     "flops_analytic": analytic_flops(model, variables, jnp.asarray(host["x"])),
     "flops_xla": xla_flops(compiled),
   }
+  return _runner(compiled, state, data), facts
+
+
+def _runner(compiled: Callable, state: Any, data: Any) -> Callable[[int], None]:
+  """``run(k)``: ``k`` steps of a compiled, state-donating step, carrying the state across calls."""
   box = [state]
 
   def run(k: int) -> None:
@@ -214,7 +219,7 @@ def jax_step(name: str, batch: int) -> tuple[Callable[[int], None], dict[str, An
     jax.block_until_ready(metrics["loss"])
     box[0] = s
 
-  return run, facts
+  return run
 
 
 def jax_sweep_step(members: int, batch: int = 100) -> Callable[[int], None]:
@@ -236,16 +241,7 @@ def jax_sweep_step(members: int, batch: int = 100) -> Callable[[int], None]:
   data = {k: jnp.asarray(v) for k, v in host.items()}
   step = jax.jit(jax.vmap(train_step, in_axes=(0, None)), donate_argnums=0)
   compiled = step.lower(state, data).compile()
-  box = [state]
-
-  def run(k: int) -> None:
-    s = box[0]
-    for _ in range(k):
-      s, metrics = compiled(s, data)
-    jax.block_until_ready(metrics["loss"])
-    box[0] = s
-
-  return run
+  return _runner(compiled, state, data)
 
 
 # --------------------------------------------------------------------------- PyTorch steps

@@ -264,6 +264,18 @@ def _report_final(record: Mapping[str, Any]) -> None:
     reporting.result(f"Final test loss: {record['test_loss']:.6g}")
 
 
+def _evaluate_splits(
+  state: TrainState, mesh: Any, batch_size: int, splits: Mapping[str, Batch]
+) -> dict[str, float]:
+  """``{"<split>_<metric>": value}`` of ``state`` on every split."""
+  evaluator = Evaluator(mesh, batch_size)
+  record: dict[str, float] = {}
+  for name, split in splits.items():
+    metrics = evaluator(state, evaluator.prepare(split))
+    record.update({f"{name}_{k}": v for k, v in metrics.items()})
+  return record
+
+
 def _report_finished(config, p: setup.Parts, state: TrainState, epoch: int, workdir: str) -> None:
   """A rerun of a finished run: its final checkpoint evaluated and reported (nothing trained)."""
   reporting.say(
@@ -271,11 +283,7 @@ def _report_finished(config, p: setup.Parts, state: TrainState, epoch: int, work
     f"config.num_epochs={config.num_epochs}. Evaluating it; raise --config.num_epochs to "
     "train further."
   )
-  evaluator = Evaluator(p.mesh, config.eval_batch_size)
-  record: dict[str, float] = {}
-  for name, split in p.eval_splits.items():
-    metrics = evaluator(state, evaluator.prepare(split))
-    record.update({f"{name}_{k}": v for k, v in metrics.items()})
+  record = _evaluate_splits(state, p.mesh, config.eval_batch_size, p.eval_splits)
   reporting.result(
     f"Already trained (epoch {epoch}): " + ", ".join(f"{k}={v:.4g}" for k, v in record.items())
   )
@@ -318,11 +326,7 @@ def _restore_and_evaluate(
   if stats is not None:
     splits = build.standardize(splits, jax.device_get(stats))
   state = abstract.replace_items(items)
-  evaluator = Evaluator(mesh, config.eval_batch_size)
-  result = {}
-  for name, split in splits.items():
-    metrics = evaluator(state, evaluator.prepare(split))
-    result.update({f"{name}_{k}": v for k, v in metrics.items()})
+  result = _evaluate_splits(state, mesh, config.eval_batch_size, splits)
   reporting.result("Evaluation: " + ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
   return state, result
 
