@@ -143,14 +143,27 @@ class MNIST1DMLP(nn.Module):
 
 
 CONV_IMPLS = ("patches", "lax")
+LAYOUTS = ("NWC", "CWN")
+
+
+def _patches(x: jax.Array, width: int, stride: int, axis: int) -> tuple[jax.Array, int]:
+  """Receptive fields of the (already padded) ``axis`` of ``x``, stacked on a new ``axis``.
+
+  Returns the stack (``x``'s shape with ``width`` inserted before ``axis`` and ``axis`` cut to
+  the output width) and the output width.
+  """
+  out_width = (x.shape[axis] - width) // stride + 1
+  last = stride * (out_width - 1) + 1
+  taps = [jax.lax.slice_in_dim(x, k, k + last, stride, axis) for k in range(width)]
+  return jnp.stack(taps, axis=axis), out_width
 
 
 class Conv1D(nn.Module):
-  r"""1-D convolution over ``[B, W, C]`` with a ``[width, C, features]`` kernel, two ways.
+  r"""1-D convolution with a ``[width, C, features]`` kernel, two ways and two layouts.
 
   ``impl="lax"`` calls ``lax.conv_general_dilated`` (through ``nn.Conv``'s math);
-  ``impl="patches"`` gathers the receptive fields into ``[B, W_out, width, C]`` with strided
-  slices and contracts them with the kernel in one ``einsum`` (im2col). Both compute
+  ``impl="patches"`` gathers the receptive fields with strided slices and contracts them
+  with the kernel in one matrix product (im2col). Both compute
 
   .. math:: y_{b,i,f} = \sum_{k,c} x_{b,\,s i + k - p,\,c}\, K_{k,c,f} + b_f
 
@@ -159,12 +172,19 @@ class Conv1D(nn.Module):
   grouped convolution that a vmapped ``lax`` convolution turns into, especially inside
   ``lax.scan`` (``benchmarks/sweep.py`` measures it).
 
+  ``layout="NWC"`` takes and returns ``[batch, width, channels]``; ``layout="CWN"`` (patches
+  only) takes ``[channels, width, batch]`` and returns ``[features, width, batch]``. In CWN
+  the product is ``K[f, (c, k)] @ P[(c, k), (i, b)]``, whose long output dimension
+  (positions × batch) XLA:CPU's small matrix products run 1.5x faster than NWC's
+  ``P[(b, i), (k, c)] @ K[(k, c), f]`` with its 25-wide output (``benchmarks/RESULTS.md``).
+
   Attributes:
     features: output channels.
     width: kernel width.
     stride: stride s.
     padding: zeros p added on each side.
     impl: ``"patches"`` or ``"lax"``.
+    layout: ``"NWC"`` or ``"CWN"``.
     kernel_init: kernel initializer.
     bias_init: bias initializer.
   """
@@ -174,6 +194,7 @@ class Conv1D(nn.Module):
   stride: int = 1
   padding: int = 0
   impl: str = "patches"
+  layout: str = "NWC"
   kernel_init: Initializer = nn.initializers.lecun_normal()
   bias_init: Initializer = nn.initializers.zeros
 
@@ -181,30 +202,40 @@ class Conv1D(nn.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     if self.impl not in CONV_IMPLS:
       raise ValueError(f"Unknown conv impl {self.impl!r}; valid impls: {list(CONV_IMPLS)}.")
+    if self.layout not in LAYOUTS:
+      raise ValueError(f"Unknown conv layout {self.layout!r}; valid layouts: {list(LAYOUTS)}.")
+    if self.layout == "CWN" and self.impl != "patches":
+      raise ValueError("Conv1D's CWN layout needs impl='patches'.")
     if min(self.features, self.width, self.stride) <= 0 or self.padding < 0:
       raise ValueError(
         f"Conv1D needs positive features/width/stride and padding >= 0, got "
         f"{(self.features, self.width, self.stride, self.padding)}."
       )
     if x.ndim != 3:
-      raise ValueError(f"Conv1D takes [batch, width, channels] inputs, got shape {x.shape}.")
-    kernel = self.param("kernel", self.kernel_init, (self.width, x.shape[-1], self.features))
+      raise ValueError(f"Conv1D takes 3-D ({self.layout}) inputs, got shape {x.shape}.")
+    channel_axis = -1 if self.layout == "NWC" else 0
+    kernel = self.param(
+      "kernel", self.kernel_init, (self.width, x.shape[channel_axis], self.features)
+    )
     bias = self.param("bias", self.bias_init, (self.features,))
     if self.impl == "lax":
       y = jax.lax.conv_general_dilated(
         x, kernel, (self.stride,), [(self.padding,) * 2], dimension_numbers=("NWC", "WIO", "NWC")
       )
       return y + bias
-    x = jnp.pad(x, ((0, 0), (self.padding, self.padding), (0, 0)))
-    out_width = (x.shape[1] - self.width) // self.stride + 1
-    if out_width <= 0:
+    if x.shape[1] + 2 * self.padding < self.width:
       raise ValueError(
-        f"Input width {x.shape[1] - 2 * self.padding} is too short for a kernel "
+        f"Input width {x.shape[1]} is too short for a kernel "
         f"of width {self.width} with padding {self.padding}."
       )
-    last = self.stride * (out_width - 1) + 1
-    patches = jnp.stack([x[:, k : k + last : self.stride] for k in range(self.width)], axis=2)
-    return jnp.einsum("bwkc,kcf->bwf", patches, kernel) + bias
+    x = jnp.pad(x, [(0, 0), (self.padding, self.padding), (0, 0)])
+    patches, out_width = _patches(x, self.width, self.stride, axis=1)
+    if self.layout == "NWC":  # patches [B, k, W_out, C]
+      return jnp.einsum("bkwc,kcf->bwf", patches, kernel) + bias
+    channels, _, batch = x.shape  # patches [C, k, W_out, B]
+    rows = patches.reshape(channels * self.width, out_width * batch)
+    y = jnp.transpose(kernel, (2, 1, 0)).reshape(self.features, -1) @ rows
+    return y.reshape(self.features, out_width, batch) + bias[:, None, None]
 
 
 class MNIST1DCNN(nn.Module):
@@ -218,8 +249,10 @@ class MNIST1DCNN(nn.Module):
     channels: channels of every convolution.
     kernel_sizes: kernel width of each of the three convolutions.
     num_classes: number of output classes.
-    conv_impl: ``"patches"`` (im2col + einsum, fast under vmap on CPU) or ``"lax"``; both
-      give the same function of the same parameters.
+    conv_impl: ``"patches"`` (im2col + matrix product in the CWN layout: the signals are
+      transposed once to ``[channels, width, batch]``; fast under vmap on CPU) or ``"lax"``
+      (``lax.conv_general_dilated`` in NWC); both give the same function of the same
+      parameters.
     init_style: ``"flax"`` or ``"torch"``.
   """
 
@@ -234,14 +267,26 @@ class MNIST1DCNN(nn.Module):
     del train
     _check_init(self.init_style, channels=self.channels)
     h = _signal(x)
+    layout = "CWN" if self.conv_impl == "patches" else "NWC"
+    if layout == "CWN":
+      h = jnp.transpose(h, (2, 1, 0))
     for i, width in enumerate(self.kernel_sizes):
       inits = {}
       if self.init_style == "torch":
-        fan_in = width * h.shape[-1]
+        fan_in = width * h.shape[-1 if layout == "NWC" else 0]
         inits = {"kernel_init": torch_uniform((0, 1)), "bias_init": torch_bias(fan_in)}
       h = Conv1D(
-        self.channels, width, stride=2, padding=1, impl=self.conv_impl, name=f"conv{i + 1}", **inits
+        self.channels,
+        width,
+        stride=2,
+        padding=1,
+        impl=self.conv_impl,
+        layout=layout,
+        name=f"conv{i + 1}",
+        **inits,
       )(h)
       h = nn.relu(h)
+    if layout == "CWN":  # Back to [batch, width, channels]: the dense kernel's row order.
+      h = jnp.transpose(h, (2, 1, 0))
     h = flatten(h)
     return _dense(self.num_classes, h.shape[-1], self.init_style, name="dense")(h)

@@ -94,10 +94,37 @@ def optimizer(
     mask = _kernels if config.weight_decay_params == "kernels" else None
     decayed = optax.inject_hyperparams(optax.add_decayed_weights, static_args=("mask",))
     parts.insert(0, decayed(weight_decay=config.weight_decay, mask=mask))
-  if config.lr_schedule == "cosine":
-    total = config.num_epochs * steps_per_epoch
-    parts.append(optax.scale_by_schedule(optax.cosine_decay_schedule(1.0, total)))
+  schedule = lr_multiplier(config, steps_per_epoch)
+  if schedule is not None:
+    parts.append(optax.scale_by_schedule(schedule))
   return parts[0] if len(parts) == 1 else optax.chain(*parts)
+
+
+def lr_multiplier(config: ml_collections.ConfigDict, steps_per_epoch: int) -> optax.Schedule | None:
+  """The factor η is multiplied by at each step, or None for a constant η without warmup.
+
+  ``config.warmup_epochs`` > 0 ramps it linearly from 0 to 1 over that many epochs (the
+  remedy for runs that die in their first steps at a large η, Goyal et al. 2017); then it
+  stays at 1 (``lr_schedule="constant"``) or decays to 0 along a cosine over the rest of
+  the run (``"cosine"``).
+
+  Example:
+    >>> from jaxnets import train
+    >>> config = train.default_config()
+    >>> config.num_epochs, config.warmup_epochs, config.lr_schedule = 4, 1, "cosine"
+    >>> [round(float(lr_multiplier(config, 2)(t)), 3) for t in range(9)]
+    [0.0, 0.5, 1.0, 0.933, 0.75, 0.5, 0.25, 0.067, 0.0]
+  """
+  total = config.num_epochs * steps_per_epoch
+  warmup = config.warmup_epochs * steps_per_epoch
+  if config.lr_schedule == "cosine":
+    if warmup:
+      return optax.warmup_cosine_decay_schedule(0.0, 1.0, warmup, total)
+    return optax.cosine_decay_schedule(1.0, total)
+  if warmup:
+    ramp = optax.linear_schedule(0.0, 1.0, warmup)
+    return optax.join_schedules([ramp, optax.constant_schedule(1.0)], [warmup])
+  return None
 
 
 def load_splits(config: ml_collections.ConfigDict, names: tuple[str, ...]) -> Splits:

@@ -21,6 +21,7 @@ Example:
 
 import collections
 import hashlib
+import threading
 from typing import Any, Callable
 
 import jax
@@ -28,6 +29,7 @@ import jax
 _MAX_ENTRIES = 64  # Executables kept (least recently used dropped first).
 _cache: "collections.OrderedDict[str, Any]" = collections.OrderedDict()
 _stats = {"hits": 0, "misses": 0}
+_lock = threading.Lock()  # Sweeps may compile from several threads (the MNIST-1D table does).
 
 
 class _Reused:
@@ -68,15 +70,18 @@ def compile_shared(
   shardings = tuple(str(getattr(a, "sharding", None)) for a in jax.tree_util.tree_leaves(args))
   text = lowered.as_text() + repr(devices) + repr(shardings)
   key = hashlib.sha256(text.encode()).hexdigest()
-  if key in _cache:
-    _stats["hits"] += 1
-    _cache.move_to_end(key)
-    return _Reused(_cache[key], lowered.out_tree)
-  _stats["misses"] += 1
-  compiled = lowered.compile()
-  _cache[key] = compiled
-  while len(_cache) > _MAX_ENTRIES:
-    _cache.popitem(last=False)
+  with _lock:
+    hit = _cache.get(key)
+    if hit is not None:
+      _stats["hits"] += 1
+      _cache.move_to_end(key)
+      return _Reused(hit, lowered.out_tree)
+    _stats["misses"] += 1
+  compiled = lowered.compile()  # Outside the lock: other threads keep compiling meanwhile.
+  with _lock:
+    _cache[key] = compiled
+    while len(_cache) > _MAX_ENTRIES:
+      _cache.popitem(last=False)
   return compiled
 
 
@@ -97,7 +102,8 @@ def clear_cache() -> None:
     >>> clear_cache(); cache_info()["size"]
     0
   """
-  _cache.clear()
+  with _lock:
+    _cache.clear()
 
 
 __all__ = ["cache_info", "clear_cache", "compile_shared"]

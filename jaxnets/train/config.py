@@ -63,6 +63,7 @@ def default_config() -> ml_collections.ConfigDict:
   )
   config.optimizer_impl = "optax"  # "optax" (built-ins) or "scratch" (jaxnets.optim.transforms).
   config.lr_schedule = "constant"  # "constant", or "cosine": η · cosine decay to 0 over the run.
+  config.warmup_epochs = 0  # η rises linearly from 0 over these first epochs, then the schedule.
   config.weight_decay = 0.0  # λ of optax.add_decayed_weights (λ·w added to the gradient).
   config.weight_decay_params = "all"  # Decay "all" parameters, or only "kernels" (ndim >= 2).
 
@@ -142,8 +143,13 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   positive = ("batch_size", "num_epochs", "log_every_steps", "eval_batch_size", "max_to_keep")
   for field in positive + ("eval_every_epochs",):
     _check_int(config, field, minimum=1)
-  for field in ("seed", "checkpoint_every_epochs", "worker_count"):
+  for field in ("seed", "checkpoint_every_epochs", "worker_count", "warmup_epochs"):
     _check_int(config, field, minimum=0)
+  if config.warmup_epochs >= config.num_epochs > 0 and config.warmup_epochs:
+    raise ValueError(
+      f"config.warmup_epochs ({config.warmup_epochs}) must be below config.num_epochs "
+      f"({config.num_epochs}): the run would end before η reaches its value."
+    )
   for field in ("standardize", "streaming", "eval_only", "progress_bar", "eval_train"):
     if not isinstance(config[field], bool):
       raise ValueError(f"config.{field} must be True or False, got {config[field]!r}.")

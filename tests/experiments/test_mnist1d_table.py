@@ -13,7 +13,12 @@ from experiments import mnist1d_table
 def results(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("mnist1d_table"))
   out = mnist1d_table.run(
-    workdir, models=("cnn",), epochs=2, eval_every=1, grids={"adam": (0.01, 0.03)}
+    workdir,
+    models=("cnn",),
+    epochs=2,
+    eval_every=1,
+    grids={"adam": (0.01, 0.03)},
+    warmup_epochs=1,
   )
   return workdir, out
 
@@ -65,3 +70,24 @@ def test_one_model_one_seed_without_the_search(tmp_path):
   table = mnist1d_table.format_table(out)
   assert "--nobest" in table and "1 seeds" in table
   assert len(out["plots"]) == 2
+
+
+def test_concurrent_sweeps_give_the_results_of_one_at_a_time(tmp_path):
+  settings = dict(
+    models=("logistic", "mlp"),
+    seeds=(0, 1),
+    epochs=2,
+    eval_every=2,
+    grids={"adam": (0.01,), "momentum": (0.03, 0.1)},
+    warmup_epochs=1,
+  )
+  one = mnist1d_table.run(str(tmp_path / "one"), workers=1, **settings)
+  three = mnist1d_table.run(str(tmp_path / "three"), workers=3, **settings)
+  assert three["workers"] == 3 and "3 sweeps at a time" in mnist1d_table.format_table(three)
+  for name in settings["models"]:
+    a, b = one["models"][name], three["models"][name]
+    assert a["paper"]["test_accuracy"] == b["paper"]["test_accuracy"]
+    for key in ("test_accuracy", "optimizer", "learning_rate", "validation_accuracy"):
+      assert a["best"][key] == b["best"][key], (name, key)
+  with pytest.raises(ValueError, match="workers must be at least 1"):
+    mnist1d_table.run(str(tmp_path), workers=0)

@@ -37,13 +37,13 @@ def test_registered_models_have_the_papers_sizes(name, params):
   assert jax.eval_shape(model.apply, variables, X[..., None]).shape == (4, 10)  # [B, W, 1].
 
 
-def test_cnn_feature_widths_follow_the_stride_arithmetic():
-  variables = jax.eval_shape(MNIST1DCNN().init, jax.random.key(0), X)
-  _, inter = jax.eval_shape(
-    lambda v: MNIST1DCNN().apply(v, X, capture_intermediates=True), variables
-  )
-  widths = [inter["intermediates"][f"conv{i}"]["__call__"][0].shape for i in (1, 2, 3)]
-  assert widths == [(4, 19, 25), (4, 10, 25), (4, 5, 25)]
+@pytest.mark.parametrize("impl,order", [("lax", (0, 1, 2)), ("patches", (2, 1, 0))])
+def test_cnn_feature_widths_follow_the_stride_arithmetic(impl, order):
+  model = MNIST1DCNN(conv_impl=impl)  # patches run in CWN: [channels, width, batch].
+  variables = jax.eval_shape(model.init, jax.random.key(0), X)
+  _, inter = jax.eval_shape(lambda v: model.apply(v, X, capture_intermediates=True), variables)
+  shapes = [inter["intermediates"][f"conv{i}"]["__call__"][0].shape for i in (1, 2, 3)]
+  assert shapes == [tuple((4, w, 25)[j] for j in order) for w in (19, 10, 5)]
 
 
 @pytest.mark.parametrize(
@@ -54,24 +54,28 @@ def test_conv1d_patches_equal_lax_and_flax(width, stride, padding, length):
   conv = {
     impl: Conv1D(6, width, stride=stride, padding=padding, impl=impl) for impl in ("patches", "lax")
   }
+  cwn = Conv1D(6, width, stride=stride, padding=padding, layout="CWN")  # [C, W, N] in and out.
+  to_cwn = lambda a: jnp.transpose(a, (2, 1, 0))  # noqa: E731 (its own inverse)
   flax_conv = nn.Conv(6, (width,), strides=(stride,), padding=[(padding, padding)])
 
   @jax.jit
   def outputs(variables):
-    outs = {impl: m.apply(variables, x) for impl, m in conv.items()}
+    apply = {impl: lambda v, m=m: m.apply(v, x) for impl, m in conv.items()}
+    apply["cwn"] = lambda v: to_cwn(cwn.apply(v, to_cwn(x)))
+    outs = {impl: f(variables) for impl, f in apply.items()}
     outs["flax"] = flax_conv.apply(variables, x)
     # Gradients too (the patch form is differentiated through slices and an einsum).
     grads = {
-      impl: jax.grad(lambda v, m=m: jnp.sum(jnp.sin(m.apply(v, x))))(variables)
-      for impl, m in conv.items()
+      impl: jax.grad(lambda v, f=f: jnp.sum(jnp.sin(f(v))))(variables) for impl, f in apply.items()
     }
     return outs, grads
 
   outs, grads = outputs(_random_variables(conv["patches"], x, width))
-  np.testing.assert_allclose(outs["patches"], outs["flax"], rtol=1e-5, atol=1e-5)
-  np.testing.assert_allclose(outs["lax"], outs["flax"], rtol=1e-5, atol=1e-5)
-  for a, b in zip(jax.tree.leaves(grads["patches"]), jax.tree.leaves(grads["lax"]), strict=True):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  for impl in ("patches", "lax", "cwn"):
+    np.testing.assert_allclose(outs[impl], outs["flax"], rtol=1e-5, atol=1e-5)
+  for impl in ("patches", "cwn"):
+    for a, b in zip(jax.tree.leaves(grads[impl]), jax.tree.leaves(grads["lax"]), strict=True):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_cnn_conv_impls_compute_the_same_function():
@@ -111,6 +115,8 @@ def test_residual_mlp_differs_and_logistic_is_linear():
     (MNIST1DCNN(channels=0), X, "channels must be positive"),
     (MNIST1DMLP(hidden=-1), X, "hidden width must be positive"),
     (Conv1D(4, 9), jnp.ones((1, 5, 1)), "too short"),
+    (Conv1D(4, 3, layout="NCW"), jnp.ones((1, 5, 1)), "Unknown conv layout 'NCW'"),
+    (Conv1D(4, 3, impl="lax", layout="CWN"), jnp.ones((1, 5, 1)), "CWN layout needs impl"),
   ],
 )
 def test_bad_configurations_raise(module, x, message):
