@@ -59,6 +59,8 @@ def test_split_and_bad_settings(tmp_path):
     mnist1d_table.run(str(tmp_path), models=("resnet",))
   with pytest.raises(ValueError, match="eval_every must divide"):
     mnist1d_table.run(str(tmp_path), epochs=10, eval_every=3)
+  with pytest.raises(ValueError, match=r"select_epochs \(40\) must be .* at most epochs \(20\)"):
+    mnist1d_table.run(str(tmp_path), epochs=20, select_epochs=40)
 
 
 def test_one_model_one_seed_without_the_search(tmp_path):
@@ -80,6 +82,7 @@ def test_concurrent_sweeps_give_the_results_of_one_at_a_time(tmp_path):
     eval_every=2,
     grids={"adam": (0.01,), "momentum": (0.03, 0.1)},
     warmup_epochs=1,
+    select_epochs=2,
   )
   one = mnist1d_table.run(str(tmp_path / "one"), workers=1, **settings)
   three = mnist1d_table.run(str(tmp_path / "three"), workers=3, **settings)
