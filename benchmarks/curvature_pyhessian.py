@@ -116,11 +116,11 @@ def run(num_examples: int = 1000, repeats: int = 7, k: int = 3) -> list[dict]:
     eigs, _ = ph.eigenvalues(maxIter=100, tol=1e-3, top_n=num)
     return np.asarray(eigs, np.float64), counter["hvps"]
 
-  def jx_trace(trial):
-    est = analysis.hessian_trace(
-      loss_fn, params, jax.random.fold_in(jax.random.key(2), trial), trace_probes, data=data
-    )
-    return np.asarray([float(est.trace)]), trace_probes
+  def jx_trace(trial, rtol=None):
+    key = jax.random.fold_in(jax.random.key(2), trial)
+    probes = trace_probes if rtol is None else 3 * trace_probes  # rtol stops first.
+    est = analysis.hessian_trace(loss_fn, params, key, probes, rtol=rtol, data=data)
+    return np.asarray([float(est.trace)]), est.samples.shape[0]
 
   def ph_trace(trial):
     torch.manual_seed(trial)
@@ -135,6 +135,8 @@ def run(num_examples: int = 1000, repeats: int = 7, k: int = 3) -> list[dict]:
     (f"top-{k}", "jaxnets tol=1e-3"): lambda t: jx_top(k, t, tol=1e-3),
     (f"top-{k}", "PyHessian tol=1e-3"): lambda t: ph_top(k, t),
     ("trace", f"jaxnets {trace_probes} probes"): jx_trace,
+    ("trace", "jaxnets rtol=0.1"): lambda t: jx_trace(t, rtol=0.1),
+    ("trace", "jaxnets rtol=0.05"): lambda t: jx_trace(t, rtol=0.05),
     ("trace", "PyHessian tol=1e-3"): ph_trace,
   }
   for fn in tasks.values():

@@ -516,8 +516,15 @@ _ritz_jit = jax.jit(functools.partial(jnp.matmul, precision=jax.lax.Precision.HI
 # --------------------------------------------------------------------------- trace
 
 
-@functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size", "num_probes"))
-def _trace_jit(loss_fn, params, data, key, batch_size, num_probes):
+@functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size", "num_probes", "min_probes"))
+def _trace_jit(loss_fn, params, data, key, batch_size, num_probes, rtol, min_probes):
+  """``(samples[num_probes], n)``: probes ``0..n-1`` computed, ``n`` the stopping count.
+
+  Probe ``i`` is ``z_i = rademacher(fold_in(key, i))`` whatever the rule, so a run that stops
+  early has the first ``n`` samples of the fixed run. With ``rtol = inf`` (no rule) every
+  probe runs in one ``lax.map``; otherwise a ``while_loop`` stops at the first ``n >=
+  min_probes`` whose standard error is at most ``rtol · |mean|``.
+  """
   flat, unravel = ravel_pytree(params)
   matvec = _flat_hvp(loss_fn, flat, unravel, data, batch_size)
 
@@ -525,10 +532,26 @@ def _trace_jit(loss_fn, params, data, key, batch_size, num_probes):
     z = jax.random.rademacher(jax.random.fold_in(key, i), flat.shape, flat.dtype)
     return jnp.vdot(z, matvec(z), precision=jax.lax.Precision.HIGHEST)
 
-  samples = jax.lax.map(sample, jnp.arange(num_probes))
-  mean = jnp.mean(samples)
-  stderr = jnp.std(samples, ddof=1) / jnp.sqrt(num_probes)
-  return mean, stderr, samples
+  def fixed(_):
+    return jax.lax.map(sample, jnp.arange(num_probes)), jnp.asarray(num_probes)
+
+  def adaptive(_):
+    def more(carry):
+      samples, n = carry
+      seen = jnp.arange(num_probes) < n
+      mean = jnp.sum(jnp.where(seen, samples, 0.0)) / n
+      var = jnp.sum(jnp.where(seen, (samples - mean) ** 2, 0.0)) / jnp.maximum(n - 1, 1)
+      converged = (n >= min_probes) & (jnp.sqrt(var / n) <= rtol * jnp.abs(mean))
+      return (n < num_probes) & ~converged
+
+    def probe(carry):
+      samples, n = carry
+      return samples.at[n].set(sample(n)), n + 1
+
+    dtype = jax.eval_shape(sample, 0).dtype
+    return jax.lax.while_loop(more, probe, (jnp.zeros(num_probes, dtype), jnp.asarray(0)))
+
+  return jax.lax.cond(jnp.isinf(rtol), fixed, adaptive, None)
 
 
 def hessian_trace(
@@ -537,6 +560,8 @@ def hessian_trace(
   key: jax.Array,
   num_probes: int = 100,
   *,
+  rtol: float | None = None,
+  min_probes: int = 10,
   data: Data | None = None,
   batch_size: int | None = None,
 ) -> TraceEstimate:
@@ -549,29 +574,53 @@ def hessian_trace(
   The standard error is the sample standard deviation of ``zᵀHz`` over ``sqrt(m)``; the
   variance of one sample is ``2 Σ_{i≠j} H_ij²``. All probes run in one jitted ``lax.map``.
 
+  With ``rtol``, probes are drawn one at a time until the standard error is at most ``rtol``
+  times the estimate (after ``min_probes`` at least, ``num_probes`` at most): the estimate's
+  relative error is then about ``rtol`` (a standard error, not a bound). PyHessian's rule, a
+  relative change of the running mean below its ``tol``, stops on a change of one sample's
+  weight and so promises no accuracy.
+
   Args:
     loss_fn: ``loss_fn(params)`` or, with ``data``, ``loss_fn(params, batch)``.
     params: parameter pytree.
-    key: PRNG key for the probes.
-    num_probes: ``m >= 2`` (two are needed for a standard error).
+    key: PRNG key for the probes (probe ``i`` uses ``fold_in(key, i)``, with or without
+      ``rtol``).
+    num_probes: ``m >= 2`` (two are needed for a standard error); the most with ``rtol``.
+    rtol: optional target of ``stderr / |trace|`` (> 0; traced, so one compiled program
+      serves every value).
+    min_probes: the fewest probes before ``rtol`` may stop (``2 <= min_probes <=
+      num_probes``); the standard error of a few samples is itself noisy.
     data: optional dataset, averaged over in batches of ``batch_size``.
     batch_size: examples per HVP evaluation (None: all at once).
 
   Returns:
-    :class:`TraceEstimate`.
+    :class:`TraceEstimate` (its ``samples`` are the probes used).
 
   Example:
     >>> loss = lambda p: 0.5 * jnp.sum(jnp.array([1., 2., 3.]) * p ** 2)
     >>> est = hessian_trace(loss, jnp.zeros(3), jax.random.key(0), num_probes=10)
     >>> float(est.trace), float(est.stderr)  # diagonal H: every probe is exact
     (6.0, 0.0)
+    >>> hessian_trace(loss, jnp.zeros(3), jax.random.key(0), rtol=0.1, min_probes=3).samples.shape
+    (3,)
   """
   _check_inputs(loss_fn, params, data, batch_size, "hessian_trace")
   _check_key(key, "hessian_trace")
   if not (isinstance(num_probes, int) and num_probes >= 2):
     raise ValueError(f"hessian_trace: num_probes must be an int >= 2, got {num_probes!r}.")
-  mean, stderr, samples = _trace_jit(loss_fn, params, data, key, batch_size, num_probes)
-  _check_result((mean, samples), "hessian_trace")
+  if not (isinstance(min_probes, int) and 2 <= min_probes <= num_probes):
+    raise ValueError(
+      f"hessian_trace: min_probes must be an int in [2, num_probes={num_probes}], "
+      f"got {min_probes!r}."
+    )
+  if rtol is not None and not is_traced(rtol) and not (np.isfinite(rtol) and rtol > 0):
+    raise ValueError(f"hessian_trace: rtol must be a finite number > 0 or None, got {rtol!r}.")
+  limit = jnp.inf if rtol is None else rtol
+  buffer, n = _trace_jit(loss_fn, params, data, key, batch_size, num_probes, limit, min_probes)
+  samples = buffer[: int(n)]
+  _check_result(samples, "hessian_trace")
+  mean = jnp.mean(samples)
+  stderr = jnp.std(samples, ddof=1) / jnp.sqrt(samples.shape[0])
   return TraceEstimate(mean, stderr, samples)
 
 

@@ -100,6 +100,24 @@ def test_hessian_trace_within_three_standard_errors(problem):
   assert abs(float(est.trace) - exact) <= 3 * float(est.stderr), (float(est.trace), exact)
 
 
+def test_hessian_trace_rtol_stops_at_its_standard_error_on_the_fixed_probes(problem):
+  args = (mlp_loss, problem["params"], _key(2))
+  kw = dict(data=problem["data"], batch_size=BATCH)
+  fixed = curvature.hessian_trace(*args, 100, **kw)
+  early = curvature.hessian_trace(*args, 100, rtol=0.1, min_probes=5, **kw)
+  n = early.samples.shape[0]
+  assert 5 <= n < 100
+  # The same probes as the fixed run, and the first count whose standard error meets rtol.
+  np.testing.assert_allclose(early.samples, fixed.samples[:n], rtol=1e-5)
+  stderr = [np.std(fixed.samples[:m], ddof=1) / np.sqrt(m) for m in range(5, n + 1)]
+  means = [abs(np.mean(fixed.samples[:m])) for m in range(5, n + 1)]
+  assert stderr[-1] <= 0.1 * means[-1] * (1 + 1e-5)
+  assert all(se > 0.1 * mu * (1 - 1e-5) for se, mu in zip(stderr[:-1], means[:-1], strict=True))
+  np.testing.assert_allclose(float(early.stderr), stderr[-1], rtol=1e-4)
+  # A target the probes never meet runs them all.
+  assert curvature.hessian_trace(*args, 20, rtol=1e-6, **kw).samples.shape == (20,)
+
+
 def test_spectral_density_matches_dense(problem, tmp_path):
   sd = curvature.spectral_density(
     mlp_loss,
@@ -210,6 +228,8 @@ def test_bad_input_raises_clear_errors(problem):
       "NaN",
     ),
     (lambda: curvature.hessian_trace(diag_loss, p, key, num_probes=1), ">= 2"),
+    (lambda: curvature.hessian_trace(diag_loss, p, key, rtol=0.0), "rtol must be"),
+    (lambda: curvature.hessian_trace(diag_loss, p, key, 10, min_probes=11), "min_probes"),
     (lambda: curvature.spectral_density(diag_loss, p, key, num_points=1), "num_points"),
     (lambda: curvature.spectral_density(diag_loss, p, key, sigma=-1.0), "sigma"),
     (lambda: curvature.hvp(diag_loss, p, jnp.ones(3)), "does not match"),
