@@ -145,7 +145,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _check_int(config, field, minimum=1)
   for field in ("seed", "checkpoint_every_epochs", "worker_count", "warmup_epochs"):
     _check_int(config, field, minimum=0)
-  if config.warmup_epochs >= config.num_epochs > 0 and config.warmup_epochs:
+  if config.warmup_epochs and config.warmup_epochs >= config.num_epochs:
     raise ValueError(
       f"config.warmup_epochs ({config.warmup_epochs}) must be below config.num_epochs "
       f"({config.num_epochs}): the run would end before η reaches its value."

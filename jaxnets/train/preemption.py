@@ -64,9 +64,9 @@ class StopOnSignal:
   Outside the main thread (where Python cannot install handlers) it does nothing.
 
   Example:
-    >>> import os, signal
+    >>> import signal
     >>> with StopOnSignal() as stop:
-    ...   os.kill(os.getpid(), signal.SIGTERM)
+    ...   signal.raise_signal(signal.SIGTERM)
     ...   stop.requested()
     True
   """

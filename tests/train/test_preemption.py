@@ -35,7 +35,7 @@ def _slow_or_signalling(runner, at_step=0, signum=signal.SIGTERM, sleep=0.0):
   def call(state, *inputs):
     calls[0] += 1
     if calls[0] == at_step:
-      os.kill(os.getpid(), signum)
+      signal.raise_signal(signum)  # To this thread: handled before the next line, no race.
     time.sleep(sleep)
     return real(state, *inputs)
 
@@ -153,9 +153,11 @@ def test_stop_without_checkpoints_says_nothing_was_saved(tmp_path, monkeypatch):
 
 
 def test_a_second_signal_while_stopping_acts_at_once():
+  # raise_signal, not os.kill: a kill may be delivered to one of XLA's threads and reach the
+  # main thread's handler only after the next lines ran (it failed CI once).
   with StopOnSignal() as stop:
-    os.kill(os.getpid(), signal.SIGINT)
+    signal.raise_signal(signal.SIGINT)
     assert stop.requested() and stop.signum == signal.SIGINT
     with pytest.raises(KeyboardInterrupt):
-      os.kill(os.getpid(), signal.SIGINT)
+      signal.raise_signal(signal.SIGINT)
   assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
