@@ -349,7 +349,7 @@ def run(
       changed the MLP's choice (70.5 % instead of 75.8 %; ``benchmarks/RESULTS.md``).
     scan: scan each epoch (True) or loop over compiled steps (False).
     best: also search and train the "best with jaxnets" row (--nobest: the paper's recipe
-      only, about a sixth of the work).
+      only, about a ninth of the work: 24.5 s on 2 cores).
     workers: sweeps trained at the same time (threads).
   """
   unknown = [m for m in models if m not in MODELS]
