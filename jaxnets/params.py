@@ -215,6 +215,22 @@ def load_params(path: Any, target: Any = None) -> Any:
     checkpointer.close()
 
 
+def key_differences(
+  got: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]
+) -> tuple[list[str], list[str], list[str]]:
+  """Names in ``expected`` not in ``got``, in ``got`` not in ``expected``, and shared names
+  whose shapes differ (each list in its dict's order).
+
+  Example:
+    >>> key_differences({"a": (2,), "b": (1,)}, {"a": (3,), "c": (1,)})
+    (['c'], ['b'], ['a'])
+  """
+  missing = [k for k in expected if k not in got]
+  unexpected = [k for k in got if k not in expected]
+  mismatched = [k for k in expected if k in got and tuple(got[k]) != tuple(expected[k])]
+  return missing, unexpected, mismatched
+
+
 def check_matches(source: Any, stored: Any, wanted: Any) -> None:
   """Raises a ValueError listing missing names, unexpected names and shape mismatches.
 
@@ -223,14 +239,10 @@ def check_matches(source: Any, stored: Any, wanted: Any) -> None:
     stored: the stored tree (arrays or metadata with ``.shape``).
     wanted: the tree to restore into (arrays or ``jax.ShapeDtypeStruct``).
   """
-  stored, wanted = named_parameters(stored), named_parameters(wanted)
-  missing = [k for k in wanted if k not in stored]
-  unexpected = [k for k in stored if k not in wanted]
-  shapes = [
-    f"{k}: saved {tuple(stored[k].shape)}, target {tuple(np.shape(wanted[k]))}"
-    for k in wanted
-    if k in stored and tuple(stored[k].shape) != tuple(np.shape(wanted[k]))
-  ]
+  stored = {k: tuple(v.shape) for k, v in named_parameters(stored).items()}
+  wanted = {k: tuple(np.shape(v)) for k, v in named_parameters(wanted).items()}
+  missing, unexpected, mismatched = key_differences(stored, wanted)
+  shapes = [f"{k}: saved {stored[k]}, target {wanted[k]}" for k in mismatched]
   if missing or unexpected or shapes:
     parts = [
       f"missing from the checkpoint: {missing}" if missing else "",

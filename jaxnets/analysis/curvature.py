@@ -516,13 +516,15 @@ _ritz_jit = jax.jit(functools.partial(jnp.matmul, precision=jax.lax.Precision.HI
 # --------------------------------------------------------------------------- trace
 
 
-@functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size", "num_probes", "min_probes"))
-def _trace_jit(loss_fn, params, data, key, batch_size, num_probes, rtol, min_probes):
+@functools.partial(
+  jax.jit, static_argnames=("loss_fn", "batch_size", "num_probes", "min_probes", "adaptive")
+)
+def _trace_jit(loss_fn, params, data, key, batch_size, num_probes, rtol, min_probes, adaptive):
   """``(samples[num_probes], n)``: probes ``0..n-1`` computed, ``n`` the stopping count.
 
   Probe ``i`` is ``z_i = rademacher(fold_in(key, i))`` whatever the rule, so a run that stops
-  early has the first ``n`` samples of the fixed run. With ``rtol = inf`` (no rule) every
-  probe runs in one ``lax.map``; otherwise a ``while_loop`` stops at the first ``n >=
+  early has the first ``n`` samples of the fixed run. Without ``adaptive`` every probe runs in
+  one ``lax.map`` (``rtol`` unused); with it a ``while_loop`` stops at the first ``n >=
   min_probes`` whose standard error is at most ``rtol · |mean|``.
   """
   flat, unravel = ravel_pytree(params)
@@ -532,26 +534,23 @@ def _trace_jit(loss_fn, params, data, key, batch_size, num_probes, rtol, min_pro
     z = jax.random.rademacher(jax.random.fold_in(key, i), flat.shape, flat.dtype)
     return jnp.vdot(z, matvec(z), precision=jax.lax.Precision.HIGHEST)
 
-  def fixed(_):
+  if not adaptive:
     return jax.lax.map(sample, jnp.arange(num_probes)), jnp.asarray(num_probes)
 
-  def adaptive(_):
-    def more(carry):
-      samples, n = carry
-      seen = jnp.arange(num_probes) < n
-      mean = jnp.sum(jnp.where(seen, samples, 0.0)) / n
-      var = jnp.sum(jnp.where(seen, (samples - mean) ** 2, 0.0)) / jnp.maximum(n - 1, 1)
-      converged = (n >= min_probes) & (jnp.sqrt(var / n) <= rtol * jnp.abs(mean))
-      return (n < num_probes) & ~converged
+  def more(carry):
+    samples, n = carry
+    seen = jnp.arange(num_probes) < n
+    mean = jnp.sum(jnp.where(seen, samples, 0.0)) / n
+    var = jnp.sum(jnp.where(seen, (samples - mean) ** 2, 0.0)) / jnp.maximum(n - 1, 1)
+    converged = (n >= min_probes) & (jnp.sqrt(var / n) <= rtol * jnp.abs(mean))
+    return (n < num_probes) & ~converged
 
-    def probe(carry):
-      samples, n = carry
-      return samples.at[n].set(sample(n)), n + 1
+  def probe(carry):
+    samples, n = carry
+    return samples.at[n].set(sample(n)), n + 1
 
-    dtype = jax.eval_shape(sample, 0).dtype
-    return jax.lax.while_loop(more, probe, (jnp.zeros(num_probes, dtype), jnp.asarray(0)))
-
-  return jax.lax.cond(jnp.isinf(rtol), fixed, adaptive, None)
+  dtype = jax.eval_shape(sample, 0).dtype
+  return jax.lax.while_loop(more, probe, (jnp.zeros(num_probes, dtype), jnp.asarray(0)))
 
 
 def hessian_trace(
@@ -615,8 +614,11 @@ def hessian_trace(
     )
   if rtol is not None and not is_traced(rtol) and not (np.isfinite(rtol) and rtol > 0):
     raise ValueError(f"hessian_trace: rtol must be a finite number > 0 or None, got {rtol!r}.")
-  limit = jnp.inf if rtol is None else rtol
-  buffer, n = _trace_jit(loss_fn, params, data, key, batch_size, num_probes, limit, min_probes)
+  adaptive = rtol is not None
+  limit = rtol if adaptive else 0.0
+  buffer, n = _trace_jit(
+    loss_fn, params, data, key, batch_size, num_probes, limit, min_probes, adaptive
+  )
   samples = buffer[: int(n)]
   _check_result(samples, "hessian_trace")
   mean = jnp.mean(samples)

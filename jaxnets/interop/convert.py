@@ -48,6 +48,7 @@ import numpy as np
 
 from jaxnets import models
 from jaxnets.models import torch_names
+from jaxnets.params import key_differences
 
 # Model name -> (key of the stem convolution's weight, key of the head's weight): where the
 # input channels and the classes are read from.
@@ -162,13 +163,8 @@ def _check_shapes(
   got: Mapping[str, tuple[int, ...]], expected: Mapping[str, tuple[int, ...]], what: str, model: str
 ) -> None:
   """Raises a ValueError naming missing and unexpected keys and mismatched shapes."""
-  missing = [k for k in expected if k not in got]
-  unexpected = [k for k in got if k not in expected]
-  shapes = [
-    f"{k}: {what} {tuple(got[k])}, model {tuple(expected[k])}"
-    for k in expected
-    if k in got and tuple(got[k]) != tuple(expected[k])
-  ]
+  missing, unexpected, mismatched = key_differences(dict(got), dict(expected))
+  shapes = [f"{k}: {what} {tuple(got[k])}, model {tuple(expected[k])}" for k in mismatched]
   if missing or unexpected or shapes:
     parts = [
       f"missing keys {_listed(missing)}" if missing else "",

@@ -55,14 +55,7 @@ def _reference(name):
   net = getattr(torch_reference, name)(num_classes=CLASSES)
   if hidden is not None:
     _narrow_classifier(torch, net, hidden)
-  gen = torch.Generator().manual_seed(0)
-  with torch.no_grad():
-    for module in net.modules():
-      if isinstance(module, torch.nn.BatchNorm2d):
-        module.running_mean.uniform_(-0.5, 0.5, generator=gen)
-        module.running_var.uniform_(0.5, 2.0, generator=gen)
-        module.weight.uniform_(0.5, 1.5, generator=gen)
-        module.bias.uniform_(-0.5, 0.5, generator=gen)
+  torch_reference.randomize_batchnorm(net)
   net = net.double().eval()
   x = np.random.default_rng(0).normal(size=(2, side, side, 3))
   with torch.no_grad():

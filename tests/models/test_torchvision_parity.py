@@ -19,22 +19,10 @@ from jaxnets.models import torch_names  # noqa: E402
 from tests.models import torch_reference  # noqa: E402
 
 
-def _randomize_batchnorm(net):
-  """Non-trivial running statistics and affine parameters, so evaluation mode is tested."""
-  gen = torch.Generator().manual_seed(0)
-  with torch.no_grad():
-    for module in net.modules():
-      if isinstance(module, torch.nn.BatchNorm2d):
-        module.running_mean.uniform_(-0.5, 0.5, generator=gen)
-        module.running_var.uniform_(0.5, 2.0, generator=gen)
-        module.weight.uniform_(0.5, 1.5, generator=gen)
-        module.bias.uniform_(-0.5, 0.5, generator=gen)
-
-
 def _pair(name, make_reference, side, batch=2):
   torch.manual_seed(0)
   net = make_reference(num_classes=10).eval()
-  _randomize_batchnorm(net)
+  torch_reference.randomize_batchnorm(net)
   model = models.get_model(name, num_classes=10)
   x = np.random.default_rng(0).normal(size=(batch, side, side, 3)).astype(np.float32)
   template = jax.eval_shape(model.init, jax.random.key(0), jnp.asarray(x))

@@ -470,3 +470,15 @@ class GoogLeNet(nn.Module):
 def googlenet(num_classes: int = 1000, in_channels: int = 3) -> GoogLeNet:
   """torchvision's ``googlenet(aux_logits=False)``: 6,624,904 parameters at 1000 classes."""
   return GoogLeNet(num_classes=num_classes, in_channels=in_channels)
+
+
+def randomize_batchnorm(net: torch.nn.Module) -> None:
+  """Non-trivial running statistics and affine parameters, so evaluation mode is tested."""
+  gen = torch.Generator().manual_seed(0)
+  with torch.no_grad():
+    for module in net.modules():
+      if isinstance(module, torch.nn.BatchNorm2d):
+        module.running_mean.uniform_(-0.5, 0.5, generator=gen)
+        module.running_var.uniform_(0.5, 2.0, generator=gen)
+        module.weight.uniform_(0.5, 1.5, generator=gen)
+        module.bias.uniform_(-0.5, 0.5, generator=gen)
