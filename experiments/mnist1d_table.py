@@ -9,12 +9,14 @@ is printed beside the published one (32 %, 68 %, 94 %).
 
 Row 2, **best with jaxnets**: the same models, batches and epochs, with a linear warmup of η
 over 5 epochs, then a cosine decay to 0, and L2 weight decay 1e-3; the optimizer (Adam,
-momentum SGD, RMSProp) and η are chosen by vmapped sweeps (rates × the row's 3 seeds, best
-mean) on a validation split carved from the training set (the last ``val_size`` examples of a
-fixed permutation; the first ones train), then the 3 seeds are retrained on the full training
-set and tested once. Every optimizer runs with the course's defaults
-(``convention="course"``: ε = 1e-6 where the row does not set it). The table's sweeps run
-two at a time (``--workers``), in threads.
+momentum SGD, RMSProp) and η are chosen on a validation split carved from the training set
+(the last ``val_size`` examples of a fixed permutation; the first ones train) by one vmapped
+sweep per model, every (optimizer, η) trained with the first ``select_seeds`` seeds for
+``select_epochs`` epochs (its own warmup and cosine), the optimizers as one
+:func:`jaxnets.optim.switch`; then the row's 3 seeds are retrained with the choice on the full
+training set for all the epochs and tested once. Every optimizer runs with the course's
+defaults (``convention="course"``: ε = 1e-6 where the row does not set it). The table's sweeps
+run in worker processes, one per core (``--workers``).
 
 Run:
   python -m experiments.mnist1d_table --workdir=runs/mnist1d_table
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import multiprocessing
 import os
 import time
 from typing import Any, Callable, Mapping, Sequence
@@ -144,32 +147,41 @@ def select(
   val: dict,
   seeds: Sequence[int],
   plan: Plan,
-  optimizer: str,
-  rates: Sequence[float],
+  grids: Mapping[str, Sequence[float]],
   *,
   weight_decay: float,
   warmup_epochs: int,
-) -> list[float]:
-  """Mean validation accuracy over ``seeds`` of every rate of one optimizer (rates ascending).
+) -> dict[str, list[float]]:
+  """Per optimizer, the mean validation accuracy over ``seeds`` of each rate (ascending).
 
-  All rates × seeds train together in one vmapped sweep with the "best" row's recipe (linear
-  warmup of η, cosine decay to 0, weight decay); they are evaluated once, after the last
-  epoch.
+  Every (optimizer, rate, seed) trains in one vmapped sweep (the optimizers as one
+  :func:`jaxnets.optim.switch`) with the "best" row's recipe (linear warmup of η, cosine
+  decay to 0, weight decay); they are evaluated once, after the last epoch.
   """
-  members = train_lib.grid(**{"optimizer.learning_rate": list(rates)}, seed=list(seeds))
+  members = [
+    {"optimizer.name": opt, "optimizer.learning_rate": float(rate), "seed": int(seed)}
+    for opt, rates in grids.items()
+    for rate in sorted(rates)
+    for seed in seeds
+  ]
   once = dataclasses.replace(plan, eval_every=plan.epochs)
   out = _train(
     name,
     {"train": fit, "val": val},
     once,
-    {"name": optimizer, "learning_rate": 1.0},
+    {"name": next(iter(grids)), "learning_rate": 1.0},
     members,
     cosine=True,
     weight_decay=weight_decay,
     warmup_epochs=warmup_epochs,
   )
-  keys = [m["optimizer.learning_rate"] for m in members]
-  return train_lib.best_member(out["accuracy"]["val"][:, -1], keys)[1].tolist()
+  accuracy = out["accuracy"]["val"][:, -1]
+  selection = {}
+  for opt in grids:
+    rows = [i for i, m in enumerate(members) if m["optimizer.name"] == opt]
+    rates = [members[i]["optimizer.learning_rate"] for i in rows]
+    selection[opt] = train_lib.best_member(accuracy[rows], rates)[1].tolist()
+  return selection
 
 
 def choose(
@@ -308,6 +320,142 @@ def _timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, floa
   return result, time.perf_counter() - start
 
 
+@dataclasses.dataclass(frozen=True)
+class Job:
+  """One sweep of the table: ``call(done)`` gives ``(fn, args, kwargs)`` once ``needs`` are done.
+
+  ``done`` maps the keys of finished jobs to their results.
+  """
+
+  key: tuple[str, ...]
+  needs: tuple[tuple[str, ...], ...]
+  call: Callable[[Mapping[tuple[str, ...], Any]], tuple[Callable[..., Any], tuple, dict]]
+
+
+def _pin_worker(counter: Any, cpus: Sequence[int]) -> None:
+  """Pins a worker process to one CPU of ``cpus``, each worker the next (before JAX starts)."""
+  with counter.get_lock():
+    i, counter.value = counter.value, counter.value + 1
+  os.sched_setaffinity(0, {cpus[i % len(cpus)]})
+
+
+def usable_cpus() -> list[int]:
+  """The CPUs this process may run on."""
+  return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+
+
+def default_workers() -> int:
+  """Worker processes for the table: one per usable core (at most 8) on CPU, else 1."""
+  import jax  # Only here: starting the backend is the caller's choice.
+
+  return min(len(usable_cpus()), 8) if jax.default_backend() == "cpu" else 1
+
+
+def start_workers(workers: int) -> concurrent.futures.ProcessPoolExecutor | None:
+  """``workers`` worker processes, each pinned to one core, started now; None for one worker.
+
+  They are spawned (forking a process that runs JAX is unsafe) and import JAX and jaxnets as
+  they start, while the caller prepares the data.
+  """
+  if workers == 1:
+    return None
+  context = multiprocessing.get_context("spawn")
+  pool = concurrent.futures.ProcessPoolExecutor(
+    workers,
+    mp_context=context,
+    initializer=_pin_worker,
+    initargs=(context.Value("i", 0), usable_cpus()),
+  )
+  for _ in range(workers):  # Each submission to a pool without an idle worker spawns one.
+    pool.submit(os.getpid)
+  return pool
+
+
+def schedule(
+  jobs: Sequence[Job], pool: concurrent.futures.Executor | None = None, workers: int = 1
+) -> dict[tuple[str, ...], tuple[Any, float]]:
+  """Runs ``jobs`` (in priority order, each after its ``needs``) on the ``workers`` of ``pool``.
+
+  Without a pool the jobs run here, one after another. With one (:func:`start_workers`)
+  every worker process trains one sweep at a time on its own core: sweeps of these small
+  models keep one core busy each; two threads of one process ran each sweep ~1.4x slower
+  than alone, and threads sharing XLA's CPU thread pool summed the CNN's products in another
+  order (other accuracies), where processes give exactly the results of one at a time
+  (``benchmarks/RESULTS.md``). Whenever a worker is free the first job in ``jobs`` whose
+  needs are done starts, so a long job that waits for others (a retrain after its selection)
+  goes ahead of shorter ones queued before it became ready.
+
+  Returns:
+    ``{key: (result, seconds)}`` for every job.
+  """
+  keys = [job.key for job in jobs]
+  if len(set(keys)) != len(keys) or any(n not in keys for job in jobs for n in job.needs):
+    raise ValueError(f"Jobs need unique keys and known needs, got {keys}.")
+  done: dict[tuple[str, ...], tuple[Any, float]] = {}
+  results = lambda: {k: result for k, (result, _) in done.items()}
+  ready = lambda: [j for j in pending if all(n in done for n in j.needs)]
+  pending = list(jobs)
+  if pool is None:
+    while pending:
+      job = ready()[0]
+      fn, args, kwargs = job.call(results())
+      done[job.key] = _timed(fn, *args, **kwargs)
+      pending.remove(job)
+    return done
+  running: dict[concurrent.futures.Future, tuple[str, ...]] = {}
+  while pending or running:
+    for job in ready()[: workers - len(running)]:
+      fn, args, kwargs = job.call(results())
+      running[pool.submit(_timed, fn, *args, **kwargs)] = job.key
+      pending.remove(job)
+    finished, _ = concurrent.futures.wait(running, return_when="FIRST_COMPLETED")
+    for future in finished:
+      done[running.pop(future)] = future.result()
+  return done
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+  """How the "best" row chooses its optimizer and η (see :func:`run`)."""
+
+  grids: Mapping[str, Sequence[float]]
+  val_size: int
+  epochs: int
+  seeds: int
+
+
+def table_jobs(
+  models: Sequence[str],
+  seeds: Sequence[int],
+  train: dict,
+  test: dict,
+  plan: Plan,
+  selection: Selection | None,
+  recipe: Mapping[str, Any],
+) -> list[Job]:
+  """The table's sweeps in priority order: the longest rows first; None: no "best" row.
+
+  Per row: the selection sweep, the retrain (after it), the paper recipe.
+  """
+  if selection is not None:
+    fit, val = split_train(train, selection.val_size)
+    short = dataclasses.replace(plan, epochs=selection.epochs)
+    chosen_by = tuple(seeds[: selection.seeds])
+  jobs = []
+  for name in sorted(models, key=list(reversed(MODELS)).index):
+    if selection is not None:
+      args = (name, fit, val, chosen_by, short, selection.grids)
+      jobs.append(Job((name, "select"), (), _call(select, *args, **recipe)))
+
+      def retrain_call(done, name=name):
+        args = (name, train, test, seeds, plan, done[name, "select"], selection.grids)
+        return retrain, args, dict(recipe)
+
+      jobs.append(Job((name, "best"), ((name, "select"),), retrain_call))
+    jobs.append(Job((name, "paper"), (), _call(paper_recipe, name, train, test, seeds, plan)))
+  return jobs
+
+
 def run(
   workdir: str,
   *,
@@ -319,18 +467,18 @@ def run(
   grids: Mapping[str, Sequence[float]] = BEST_GRIDS,
   weight_decay: float = 1e-3,
   warmup_epochs: int = 5,
-  select_epochs: int = 0,
+  select_epochs: int = 50,
+  select_seeds: int = 1,
   scan: bool = True,
   best: bool = True,
-  workers: int = 2,
+  workers: int = 0,
 ) -> dict[str, Any]:
   """Trains the table's rows, writes the PNGs and ``results.json``, returns the numbers.
 
   The table's sweeps (per row: the paper recipe, one selection sweep per optimizer, the
   retrain) are independent programs but for the retrain, which waits for its row's
-  selection. ``workers`` threads run them concurrently, the longest rows first: one sweep of
-  these small models keeps about one CPU core busy, so two run side by side in about the time
-  of one (``benchmarks/RESULTS.md``). The results do not depend on ``workers``.
+  selection. :func:`schedule` runs them ``workers`` at a time in worker processes, the
+  longest rows first. The results do not depend on ``workers``.
 
   Args:
     workdir: output directory (created if needed).
@@ -344,13 +492,22 @@ def run(
     warmup_epochs: epochs of linear warmup of η in the "best" row (without it, momentum at
       η = 0.3, the CNN's choice, lost one seed of three in its first epochs).
     select_epochs: epochs each candidate of the "best" row's selection trains, with its own
-      warmup and cosine over them (0, the default: ``epochs``); the chosen one retrains for
-      ``epochs``. Fewer is faster but chooses worse: 30 took the table from 167 s to 68 s and
-      changed the MLP's choice (70.5 % instead of 75.8 %; ``benchmarks/RESULTS.md``).
+      warmup and cosine over them (0, or more than ``epochs``: ``epochs``); the chosen one
+      retrains for ``epochs``.
+      With one seed, 50 and 75 chose what 150 chose for the MLP and the CNN (logistic
+      regression's candidates lie within 0.2 points of each other); 30 chose worse for the
+      MLP (70.5 % instead of 75.8 %; ``benchmarks/RESULTS.md``).
+    select_seeds: how many of ``seeds`` (the first ones) every candidate of the selection
+      trains with; it wins on their mean validation accuracy. Three (all 150 epochs) made the
+      CNN choose Adam at η = 0.03 (95.2 % ± 0.1 %), because one of the three seeds at
+      momentum η = 0.3 diverged; one (the default, a third of the work) chooses momentum at
+      η = 0.3 (95.2 % ± 0.9 %), and the same as three for the two other models.
     scan: scan each epoch (True) or loop over compiled steps (False).
     best: also search and train the "best with jaxnets" row (--nobest: the paper's recipe
-      only, about a ninth of the work: 24.5 s on 2 cores).
-    workers: sweeps trained at the same time (threads).
+      only).
+    workers: sweeps trained at the same time, each in a worker process pinned to a core (0,
+      the default: one per core on CPU, at most 8; 1 elsewhere: one process per accelerator;
+      1 trains them in this process, one after another).
   """
   unknown = [m for m in models if m not in MODELS]
   if unknown or not models:
@@ -362,47 +519,37 @@ def run(
     )
   if not seeds or not grids or any(not rates for rates in grids.values()):
     raise ValueError("seeds and every grid must be non-empty.")
-  if workers < 1:
-    raise ValueError(f"workers must be at least 1, got {workers}.")
-  select_epochs = select_epochs or epochs
-  if not warmup_epochs < select_epochs <= epochs and best:
+  if workers < 0:
+    raise ValueError(f"workers must be 0 (one per core) or more, got {workers}.")
+  if best and not 1 <= select_seeds <= len(seeds):
+    raise ValueError(f"select_seeds must be in [1, {len(seeds)}] (len(seeds)), got {select_seeds}.")
+  select_epochs = min(select_epochs or epochs, epochs)
+  if best and select_epochs <= warmup_epochs:
     raise ValueError(
-      f"select_epochs ({select_epochs}) must be above warmup_epochs ({warmup_epochs}) and at "
-      f"most epochs ({epochs})."
+      f"select_epochs ({select_epochs}, at most epochs) must be above warmup_epochs "
+      f"({warmup_epochs})."
     )
+  workers = workers or default_workers()
   os.makedirs(workdir, exist_ok=True)
-  train, test = data.load("mnist1d", "train"), data.load("mnist1d", "test")
-  plan = Plan(epochs, eval_every, scan)
-  short = dataclasses.replace(plan, epochs=select_epochs)
-  fit, val = split_train(train, val_size) if best else (None, None)
-  recipe = dict(weight_decay=weight_decay, warmup_epochs=warmup_epochs)
-  longest_first = sorted(models, key=list(reversed(MODELS)).index)
   start = time.perf_counter()
-  pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="mnist1d_table")
+  recipe = dict(weight_decay=weight_decay, warmup_epochs=warmup_epochs)
+  plan = Plan(epochs, eval_every, scan)
+  selection = Selection(grids, val_size, select_epochs, select_seeds) if best else None
+  pool = start_workers(workers)  # They start while the data is generated.
   try:
-    selecting = {
-      (name, opt): pool.submit(_timed, select, name, fit, val, seeds, short, opt, rates, **recipe)
-      for name in (longest_first if best else ())
-      for opt, rates in grids.items()
-    }
-    jobs, selection_seconds = {}, {}
-    for name in longest_first:  # Each row's retrain is queued as soon as its selection ends.
-      if best:
-        chosen = {opt: selecting[name, opt].result() for opt in grids}
-        selection = {opt: accs for opt, (accs, _) in chosen.items()}
-        selection_seconds[name] = sum(seconds for _, seconds in chosen.values())
-        args = (name, train, test, seeds, plan, selection, grids)
-        jobs[name, "best"] = pool.submit(_timed, retrain, *args, **recipe)
-      jobs[name, "paper"] = pool.submit(_timed, paper_recipe, name, train, test, seeds, plan)
-    done = {key: job.result() for key, job in jobs.items()}
+    train, test = data.load("mnist1d", "train"), data.load("mnist1d", "test")
+    jobs = table_jobs(models, seeds, train, test, plan, selection, recipe)
+    done = schedule(jobs, pool, workers)
   finally:
-    pool.shutdown(cancel_futures=True)  # After an error: the queued sweeps never start.
+    if pool is not None:
+      pool.shutdown(cancel_futures=True)  # After an error: nothing queued starts.
   results: dict[str, Any] = {
     "epochs": epochs,
     "seeds": list(seeds),
     "weight_decay": weight_decay,
     "warmup_epochs": warmup_epochs,
     "select_epochs": select_epochs,
+    "select_seeds": select_seeds,
     "scan": scan,
     "workers": workers,
     "models": {},
@@ -412,8 +559,8 @@ def run(
     searched = None
     if best:
       searched, retrain_seconds = done[name, "best"]
-      searched["selection_seconds"] = selection_seconds[name]
-      seconds += selection_seconds[name] + retrain_seconds
+      searched["selection_seconds"] = done[name, "select"][1]
+      seconds += searched["selection_seconds"] + retrain_seconds
     results["models"][name] = {
       "published": PUBLISHED[name],
       "target": TARGETS[name],
@@ -425,6 +572,11 @@ def run(
   results["plots"] = _plot(workdir, results)
   common.write_json(workdir, results, indent=None)
   return results
+
+
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[Any], tuple]:
+  """A :class:`Job` call that needs no earlier results."""
+  return lambda done: (fn, args, kwargs)
 
 
 if __name__ == "__main__":

@@ -14,4 +14,8 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
   os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxnets-xla-")
   atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+# Generated datasets (MNIST-1D) are cached on disk; tests keep theirs out of the user's home.
+if "JAXNETS_CACHE_DIR" not in os.environ:
+  os.environ["JAXNETS_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxnets-data-")
+  atexit.register(shutil.rmtree, os.environ["JAXNETS_CACHE_DIR"], ignore_errors=True)
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -12,7 +12,10 @@ Embedded datasets (no download ever):
     scaled to [0, 1]). Fixed split: a permutation drawn with ``numpy.random.default_rng(0)``,
     the first 1437 examples (80 %) for training, the remaining 360 for test.
   * ``mnist1d``: MNIST-1D regenerated offline by ``mnist1d.data.make_dataset`` with the
-    package's default arguments — the published 4000 train / 1000 test split.
+    package's default arguments — the published 4000 train / 1000 test split. Generating it
+    takes ~5 s on one core, so the arrays are kept in ``$JAXNETS_CACHE_DIR`` (default
+    ``~/.cache/jaxnets``) under a name with the mnist1d version and the arguments' hash, and
+    read from there afterwards (a cache that cannot be written is skipped).
   * ``cluttered_digits``: a harder image set made from ``digits``: 32×32 canvases, 6000 train
     drawn only from the 1437 train digits, 2000 test only from the 360 test digits (600 / 200
     per class, each class cycling through its digits). Each canvas holds one digit upscaled
@@ -30,6 +33,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import zipfile
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -183,15 +187,61 @@ def _cluttered_digits() -> dict[str, Dataset]:
   }
 
 
+CACHE_ENV = "JAXNETS_CACHE_DIR"  # Where generated datasets are kept (default ~/.cache/jaxnets).
+
+
+def cache_dir() -> str:
+  """Where generated datasets are kept: ``$JAXNETS_CACHE_DIR``, else ``~/.cache/jaxnets``."""
+  return os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "jaxnets")
+
+
+def cached_splits(name: str, make: Callable[[], dict[str, Dataset]]) -> dict[str, Dataset]:
+  """``make()``, kept as ``<cache_dir>/<name>.npz`` and read from there when present.
+
+  The file is written to a temporary name and renamed, so a crash never leaves half of one;
+  an unwritable cache directory only costs the generation next time.
+  """
+  path = os.path.join(cache_dir(), name + ".npz")
+  try:
+    with np.load(path) as stored:
+      splits: dict[str, Dataset] = {}
+      for key in stored.files:
+        split, field = key.split("/")
+        splits.setdefault(split, {})[field] = stored[key]
+      return splits
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    pass  # Not there yet (or unreadable): generate it.
+  splits = make()
+  try:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = f"{path}.{os.getpid()}.tmp"
+    with open(partial, "wb") as f:
+      np.savez(f, **{f"{s}/{k}": v for s, split in splits.items() for k, v in split.items()})
+    os.replace(partial, path)
+  except OSError:
+    pass
+  return splits
+
+
 @functools.lru_cache(maxsize=None)
 def _mnist1d() -> dict[str, Dataset]:
+  import importlib.metadata
+  import zlib
+
   from mnist1d.data import get_dataset_args, make_dataset  # Generates offline; no download.
 
-  raw = make_dataset(get_dataset_args())
-  return {
-    "train": {"x": raw["x"].astype(np.float32), "y": raw["y"].astype(np.int32)},
-    "test": {"x": raw["x_test"].astype(np.float32), "y": raw["y_test"].astype(np.int32)},
-  }
+  args = get_dataset_args()
+  key = zlib.crc32(repr(sorted(vars(args).items())).encode())
+  version = importlib.metadata.version("mnist1d")
+
+  def make() -> dict[str, Dataset]:
+    raw = make_dataset(args)
+    return {
+      "train": {"x": raw["x"].astype(np.float32), "y": raw["y"].astype(np.int32)},
+      "test": {"x": raw["x_test"].astype(np.float32), "y": raw["y_test"].astype(np.int32)},
+    }
+
+  return cached_splits(f"mnist1d-{version}-{key:08x}", make)
 
 
 _EMBEDDED: dict[str, tuple[Callable[[], dict[str, Dataset]], int | None]] = {

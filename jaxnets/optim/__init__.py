@@ -19,6 +19,7 @@ from jaxnets.optim.registry import (
   VALID_COMBINATIONS,
   get_optimizer,
 )
+from jaxnets.optim.switch import switch
 from jaxnets.optim.transforms import (
   adadelta,
   adagrad,
@@ -57,4 +58,5 @@ __all__ = [
   "scale_by_rss",
   "set_hyperparameters",
   "sgd",
+  "switch",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.typing import ArrayLike
 
@@ -39,6 +40,9 @@ def hyperparameter_names(opt_state: optax.OptState) -> list[str]:
 def get_hyperparameter(opt_state: optax.OptState, name: str) -> jax.Array:
   """The value of the injected hyperparameter ``name`` (raises a clear error when absent).
 
+  The optimizers of a :func:`jaxnets.optim.switch` may each hold one of that name; their
+  common value is returned (a ValueError if they differ).
+
   Example:
     >>> import jax.numpy as jnp
     >>> from jaxnets.optim import get_optimizer
@@ -47,14 +51,21 @@ def get_hyperparameter(opt_state: optax.OptState, name: str) -> jax.Array:
     0.001
   """
   _check_names(opt_state, [name])
-  return optax.tree_utils.tree_get(opt_state, name)
+  values = [v for _, v in optax.tree_utils.tree_get_all_with_path(opt_state, name)]
+  if any(not np.array_equal(values[0], v) for v in values[1:]):
+    raise ValueError(
+      f"The optimizers of this state hold different values of {name!r}: "
+      f"{[np.asarray(v).tolist() for v in values]}."
+    )
+  return values[0]
 
 
 def set_hyperparameters(opt_state: optax.OptState, **values: ArrayLike) -> optax.OptState:
   """A copy of ``opt_state`` with the named injected hyperparameters set to ``values``.
 
   Each value keeps the stored dtype (float32) and is broadcast to the stored shape: a scalar
-  for one model, or ``[N]`` values for the stacked states of N models.
+  for one model, or ``[N]`` values for the stacked states of N models. A name that several
+  optimizers of a :func:`jaxnets.optim.switch` hold is set in all of them.
 
   Raises:
     ValueError: a name that is not an injected hyperparameter of this state (the valid names
@@ -71,7 +82,7 @@ def set_hyperparameters(opt_state: optax.OptState, **values: ArrayLike) -> optax
   _check_names(opt_state, list(values))
   cast = {}
   for name, value in values.items():
-    old = optax.tree_utils.tree_get(opt_state, name)
+    old = optax.tree_utils.tree_get_all_with_path(opt_state, name)[0][1]  # All alike.
     try:
       cast[name] = jnp.broadcast_to(jnp.asarray(value, old.dtype), old.shape)
     except ValueError as err:
@@ -79,7 +90,24 @@ def set_hyperparameters(opt_state: optax.OptState, **values: ArrayLike) -> optax
         f"Hyperparameter {name!r} is stored with shape {old.shape}; a value of shape "
         f"{jnp.shape(value)} does not fit it."
       ) from err
-  return optax.tree_utils.tree_set(opt_state, **cast)
+  return _own_buffers(optax.tree_utils.tree_set(opt_state, **cast))
+
+
+def _own_buffers(tree: Any) -> Any:
+  """``tree`` with a copy wherever a leaf is an array that an earlier leaf already is.
+
+  ``tree_set`` puts one array into every place a name occurs; a jitted step that donates the
+  state needs every leaf in its own buffer.
+  """
+  seen: set[int] = set()
+
+  def own(leaf: Any) -> Any:
+    if id(leaf) in seen:
+      return jnp.array(leaf, copy=True)
+    seen.add(id(leaf))
+    return leaf
+
+  return jax.tree_util.tree_map(own, tree)
 
 
 def _check_names(opt_state: Any, names: list[str]) -> None:

@@ -466,8 +466,9 @@ def scale_by_adam(
   check_non_negative(eps_root, "eps_root")
 
   def init(params):
-    zeros = otu.tree_zeros_like(params)
-    return ScaleByAdamState(count=_count0(), mu=zeros, nu=zeros)
+    # Two trees of zeros: a state whose moments share arrays cannot be donated to a step.
+    zeros = otu.tree_zeros_like
+    return ScaleByAdamState(count=_count0(), mu=zeros(params), nu=zeros(params))
 
   def update(updates, state, params=None, **extra_args):
     del params, extra_args

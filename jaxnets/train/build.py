@@ -7,7 +7,7 @@ config. Everything it returns is a plain value (a module, a transformation, arra
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import flax.linen as nn
 import jax
@@ -62,7 +62,11 @@ def _kernels(params: Any) -> Any:
 
 
 def optimizer(
-  config: ml_collections.ConfigDict, steps_per_epoch: int, *, decay: bool | None = None
+  config: ml_collections.ConfigDict,
+  steps_per_epoch: int,
+  *,
+  decay: bool | None = None,
+  names: Sequence[str] | None = None,
 ) -> optax.GradientTransformation:
   """The configured optimizer, its weight decay and learning-rate schedule, as one chain.
 
@@ -75,29 +79,55 @@ def optimizer(
     steps_per_epoch: optimizer steps per epoch (for the length of a decaying schedule).
     decay: chain ``optax.add_decayed_weights`` first (default: when ``weight_decay > 0``);
       a sweep whose members set their own ``weight_decay`` forces it on.
+    names: optimizers to build instead of ``config.optimizer.name``, each with the config's
+      other optimizer fields; two or more become one :func:`jaxnets.optim.switch` (a sweep
+      whose members choose their optimizer).
 
   Returns:
-    ``add_decayed_weights(λ) → optimizer(η) → schedule multiplier``, the parts in use.
+    ``add_decayed_weights(λ) → flatten(optimizer(η) → schedule multiplier)``, the parts in
+    use (the optimizer a switch when ``names`` has several).
   """
   kwargs = {k: v for k, v in config.optimizer.items() if k not in ("name", "learning_rate")}
-  base = optim.get_optimizer(
-    config.optimizer.name, config.optimizer.learning_rate, impl=config.optimizer_impl, **kwargs
-  )
+  names = list(names or [config.optimizer.name])
+  built = {
+    name: optim.get_optimizer(
+      name, config.optimizer.learning_rate, impl=config.optimizer_impl, **kwargs
+    )
+    for name in names
+  }
+  base = built[names[0]] if len(names) == 1 else optim.switch(built)
   decay = config.weight_decay > 0 if decay is None else decay
   if decay and "weight_decay" in kwargs:
     raise ValueError(
       f"config.optimizer.weight_decay ({config.optimizer.name}'s own) and config.weight_decay "
       "are both set; use one of them."
     )
-  parts = [base]
-  if decay:
-    mask = _kernels if config.weight_decay_params == "kernels" else None
-    decayed = optax.inject_hyperparams(optax.add_decayed_weights, static_args=("mask",))
-    parts.insert(0, decayed(weight_decay=config.weight_decay, mask=mask))
   schedule = lr_multiplier(config, steps_per_epoch)
   if schedule is not None:
-    parts.append(optax.scale_by_schedule(schedule))
-  return parts[0] if len(parts) == 1 else optax.chain(*parts)
+    base = optax.chain(base, optax.scale_by_schedule(schedule))
+  # Every registered optimizer is elementwise: on one vector of all the parameters it is the
+  # same arithmetic in a few kernels instead of a few per parameter array (small models'
+  # steps on XLA:CPU are bound by the number of kernels; benchmarks/RESULTS.md).
+  base = _flattened(base)
+  if not decay:
+    return base
+  mask = _kernels if config.weight_decay_params == "kernels" else None
+  decayed = optax.inject_hyperparams(optax.add_decayed_weights, static_args=("mask",))
+  return optax.chain(decayed(weight_decay=config.weight_decay, mask=mask), base)
+
+
+def _flattened(inner: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
+  """``optax.flatten(inner)``, or ``inner`` itself on a tree without arrays (a frozen group)."""
+  flat = optax.flatten(inner)
+  pick = lambda tree: (
+    flat if jax.tree_util.tree_leaves(tree) else optax.with_extra_args_support(inner)
+  )
+  return optax.GradientTransformationExtraArgs(
+    lambda params: pick(params).init(params),
+    lambda updates, state, params=None, **extra: pick(updates).update(
+      updates, state, params, **extra
+    ),
+  )
 
 
 def lr_multiplier(config: ml_collections.ConfigDict, steps_per_epoch: int) -> optax.Schedule | None:

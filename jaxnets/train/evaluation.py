@@ -47,7 +47,12 @@ class Evaluator:
     self._compiled: dict[Any, Any] = {}
 
   def _step(self, state: TrainState, batch: Batch) -> Any:
-    """The compiled step for these shapes, shared across evaluators (see compile_cache)."""
+    """The compiled step for these shapes, shared across evaluators (see compile_cache).
+
+    Evaluation reads the parameters and BatchNorm statistics only, so the program is compiled
+    without the optimizer state: runs of one model with different optimizers share it.
+    """
+    state = state.replace(opt_state=None, step=None, rng=None)
     leaves, treedef = jax.tree_util.tree_flatten((state, batch))
     key = (treedef, tuple((np.shape(a), _dtype(a), getattr(a, "sharding", None)) for a in leaves))
     if key not in self._compiled:

@@ -1,7 +1,9 @@
 """Many runs as one compiled program: the engine's step ``vmap``-ed over N stacked states.
 
-A sweep trains N members of one config that differ only in their seed and in hyperparameters
-that live in the optimizer state (the learning rate, momentum, ``weight_decay``, ...). Their
+A sweep trains N members of one config that differ only in their seed, in hyperparameters
+that live in the optimizer state (the learning rate, momentum, ``weight_decay``, ...) and in
+the optimizer itself (``"optimizer.name"``: the members' optimizers become one
+:func:`jaxnets.optim.switch`, whose index is in the state too). Their
 states are one :class:`~jaxnets.train.TrainState` whose leaves have a leading axis N, and the
 very step, epoch and evaluation functions of a single run are ``jax.vmap``-ed over it, with
 BatchNorm statistics, dropout and weight decay as in a single run. Member ``i`` is therefore
@@ -39,13 +41,15 @@ import ml_collections
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxnets.optim.hyperparams import get_hyperparameter, set_hyperparameters
+from jaxnets.optim.hyperparams import hyperparameter_names, set_hyperparameters
+from jaxnets.optim.switch import INDEX
 from jaxnets.train import build, reporting, setup
 from jaxnets.train.config import validate_config
 from jaxnets.train.state import TrainState
 from jaxnets.types import Batch
 
 Member = Mapping[str, Any]  # {"seed": 1, "optimizer.learning_rate": 0.1, "weight_decay": 1e-3}
+OPTIMIZER = "optimizer.name"  # The member field that picks a member's optimizer.
 
 
 @dataclasses.dataclass
@@ -91,13 +95,27 @@ def _hyperparameter(field: str) -> str:
   """The injected hyperparameter a member field sets (raises for any other field)."""
   if field == "weight_decay":
     return "weight_decay"
-  if field.startswith("optimizer.") and field != "optimizer.name":
+  if field == OPTIMIZER:
+    return INDEX
+  if field.startswith("optimizer."):
     return field.removeprefix("optimizer.")
   raise ValueError(
-    f"A sweep member may set 'seed', 'weight_decay' and optimizer hyperparameters "
-    f"('optimizer.<name>'), which all live in the training state; got {field!r}. Fields that "
-    "change the program (model, batch size, epochs, ...) need separate sweeps."
+    f"A sweep member may set 'seed', 'weight_decay', {OPTIMIZER!r} and optimizer "
+    f"hyperparameters ('optimizer.<name>'), which all live in the training state; got "
+    f"{field!r}. Fields that change the program (model, batch size, epochs, ...) need "
+    "separate sweeps."
   )
+
+
+def optimizer_names(config: ml_collections.ConfigDict, members: Sequence[Member]) -> list[str]:
+  """The members' optimizers, in order of first appearance (``config``'s for those not set).
+
+  Example:
+    >>> from jaxnets import train
+    >>> optimizer_names(train.default_config(), [{"optimizer.name": "adam"}, {}])
+    ['adam', 'momentum']
+  """
+  return list(dict.fromkeys(m.get(OPTIMIZER, config.optimizer.name) for m in members))
 
 
 def member_config(config: ml_collections.ConfigDict, member: Member) -> ml_collections.ConfigDict:
@@ -137,8 +155,9 @@ def init_members(
 
   Member ``i``'s state is the launcher's initial state of ``member_config(config,
   members[i])``; its optimizer hyperparameters are set by name in the stacked optimizer
-  state. The model's (cached) compiled initialization runs once per seed: cheaper to compile
-  than a vmapped one.
+  state. Members that name different optimizers share one :func:`jaxnets.optim.switch` of
+  them, whose ``optimizer_index`` picks each member's. The model's (cached) compiled
+  initialization runs once per seed: cheaper to compile than a vmapped one.
 
   Args:
     config: a validated config.
@@ -155,7 +174,8 @@ def init_members(
     (3,)
   """
   decay = config.weight_decay > 0 or any("weight_decay" in m for m in members)
-  tx = build.optimizer(config, steps_per_epoch, decay=decay)
+  names = optimizer_names(config, members)
+  tx = build.optimizer(config, steps_per_epoch, decay=decay, names=names)
   model, loss_fn, task = build.model(config), build.loss(config), build.task(config)
   seeds = [int(m.get("seed", config.seed)) for m in members]
   states = [
@@ -163,14 +183,38 @@ def init_members(
     for seed in seeds
   ]
   state = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *states)
-  values = {}
-  for field in sorted({f for m in members for f in m if f != "seed"}):
-    name = _hyperparameter(field)
-    current = np.asarray(get_hyperparameter(state.opt_state, name))  # [N]: the config's value.
-    values[name] = [m.get(field, current[i]) for i, m in enumerate(members)]
-  if values:
-    state = state.replace(opt_state=set_hyperparameters(state.opt_state, **values))
+  opt_state = state.opt_state
+  for field in sorted({f for m in members for f in m if f not in ("seed", OPTIMIZER)}):
+    opt_state = _set_member_values(opt_state, _hyperparameter(field), field, members)
+  if len(names) > 1:
+    chosen = [m.get(OPTIMIZER, config.optimizer.name) for m in members]
+    opt_state = set_hyperparameters(opt_state, **{INDEX: [names.index(n) for n in chosen]})
+  state = state.replace(opt_state=opt_state)
   return state
+
+
+def _set_member_values(opt_state: Any, name: str, field: str, members: Sequence[Member]) -> Any:
+  """Every member's ``field`` into each injected hyperparameter ``name`` of a stacked state.
+
+  A member that does not set ``field`` keeps each place's own value: the optimizers of a
+  switch may have different defaults of one name (Adam's ε and AdaGrad's).
+  """
+  valid = hyperparameter_names(opt_state)
+  if name not in valid:
+    raise ValueError(
+      f"Member field {field!r}: the optimizer state has no hyperparameter {name!r}; its "
+      f"hyperparameters are {valid}."
+    )
+
+  def set_leaf(path: Any, leaf: Any) -> Any:
+    if len(path) < 2 or getattr(path[-2], "name", None) != "hyperparams":
+      return leaf
+    if getattr(path[-1], "key", None) != name:
+      return leaf
+    current = np.asarray(leaf)  # [N]: the config's value.
+    return jnp.asarray([m.get(field, current[i]) for i, m in enumerate(members)], leaf.dtype)
+
+  return jax.tree_util.tree_map_with_path(set_leaf, opt_state)
 
 
 def train_sweep(
@@ -184,8 +228,9 @@ def train_sweep(
   Args:
     config: the shared config (its ``seed`` and hyperparameters are the defaults of members
       that do not set them).
-    members: one dict per member with any of ``"seed"``, ``"weight_decay"`` and
-      ``"optimizer.<hyperparameter>"`` (see :func:`grid`).
+    members: one dict per member with any of ``"seed"``, ``"weight_decay"``,
+      ``"optimizer.name"`` and ``"optimizer.<hyperparameter>"`` (see :func:`grid`); a
+      hyperparameter that several of the members' optimizers have is set in each of them.
     data: optional host arrays ``{"train": ..., <eval split>: ...}`` instead of
       ``config.dataset`` (set ``config.task``).
 
@@ -200,8 +245,11 @@ def train_sweep(
   members = [dict(m) for m in members]
   if not members:
     raise ValueError("A sweep needs at least one member.")
-  for m in members:
-    validate_config(member_config(config, m))
+  for i, m in enumerate(members):
+    try:
+      validate_config(member_config(config, m))
+    except ValueError as err:
+      raise ValueError(f"Sweep member {i} {m}: {err}") from err
   if config.streaming:
     raise ValueError("Sweeps train on device-resident data; set config.streaming=False.")
   if config.finetune.pretrained is not None:
@@ -281,5 +329,6 @@ __all__ = [
   "init_members",
   "member_config",
   "member_state",
+  "optimizer_names",
   "train_sweep",
 ]

@@ -1,5 +1,6 @@
 """Tests for jaxnets.data.datasets: embedded data, TFDS through data_source, errors."""
 
+import os
 import sys
 
 import numpy as np
@@ -57,6 +58,25 @@ def test_mnist1d_matches_the_generator_defaults():
   raw = make_dataset(get_dataset_args())
   np.testing.assert_allclose(data.load("mnist1d", "test")["x"], raw["x_test"], rtol=1e-6)
   np.testing.assert_array_equal(data.load("mnist1d")["y"], raw["y"])
+
+
+def test_generated_splits_are_cached_on_disk_whole(tmp_path, monkeypatch):
+  monkeypatch.setenv(datasets.CACHE_ENV, str(tmp_path / "cache"))
+  made = []
+
+  def make():
+    made.append(1)
+    return {"train": {"x": np.arange(6.0).reshape(3, 2), "y": np.arange(3)}, "test": {}}
+
+  first = datasets.cached_splits("toy", make)
+  again = datasets.cached_splits("toy", make)
+  assert len(made) == 1 and os.listdir(tmp_path / "cache") == ["toy.npz"]  # No partial files.
+  np.testing.assert_array_equal(again["train"]["x"], first["train"]["x"])
+  (tmp_path / "cache" / "toy.npz").write_bytes(b"not a zip")  # A damaged file: made again.
+  datasets.cached_splits("toy", make)
+  assert len(made) == 2
+  monkeypatch.setenv(datasets.CACHE_ENV, "/proc/no-such-dir")  # Unwritable: still returned.
+  assert datasets.cached_splits("toy", make)["train"]["y"].tolist() == [0, 1, 2]
 
 
 def test_cluttered_digits_are_balanced_32x32_canvases_in_unit_range():

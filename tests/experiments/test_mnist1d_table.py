@@ -1,6 +1,7 @@
 """Smoke test of experiments/mnist1d_table.py: tiny settings, the table and plots exist."""
 
 import json
+import operator
 import os
 
 import numpy as np
@@ -59,8 +60,8 @@ def test_split_and_bad_settings(tmp_path):
     mnist1d_table.run(str(tmp_path), models=("resnet",))
   with pytest.raises(ValueError, match="eval_every must divide"):
     mnist1d_table.run(str(tmp_path), epochs=10, eval_every=3)
-  with pytest.raises(ValueError, match=r"select_epochs \(40\) must be .* at most epochs \(20\)"):
-    mnist1d_table.run(str(tmp_path), epochs=20, select_epochs=40)
+  with pytest.raises(ValueError, match=r"select_epochs \(20, at most epochs\) must be above"):
+    mnist1d_table.run(str(tmp_path), epochs=20, select_epochs=40, warmup_epochs=20)
 
 
 def test_one_model_one_seed_without_the_search(tmp_path):
@@ -92,5 +93,28 @@ def test_concurrent_sweeps_give_the_results_of_one_at_a_time(tmp_path):
     assert a["paper"]["test_accuracy"] == b["paper"]["test_accuracy"]
     for key in ("test_accuracy", "optimizer", "learning_rate", "validation_accuracy"):
       assert a["best"][key] == b["best"][key], (name, key)
-  with pytest.raises(ValueError, match="workers must be at least 1"):
-    mnist1d_table.run(str(tmp_path), workers=0)
+  with pytest.raises(ValueError, match="workers must be 0"):
+    mnist1d_table.run(str(tmp_path), workers=-1)
+  with pytest.raises(ValueError, match=r"select_seeds must be in \[1, 2\]"):
+    mnist1d_table.run(str(tmp_path), seeds=(0, 1), select_seeds=3)
+
+
+def test_schedule_runs_needs_first_in_worker_processes_of_one_core_each():
+  Job = mnist1d_table.Job
+  jobs = [
+    Job(("cpus",), (), lambda done: (os.sched_getaffinity, (0,), {})),
+    Job(("sum",), (), lambda done: (operator.add, (1, 2), {})),
+    Job(("product",), (("sum",),), lambda done: (operator.mul, (done["sum",], 10), {})),
+    Job(("pid",), (), lambda done: (os.getpid, (), {})),
+  ]
+  pool = mnist1d_table.start_workers(2)
+  try:
+    done = mnist1d_table.schedule(jobs, pool, 2)
+  finally:
+    pool.shutdown()
+  assert done["product",][0] == 30 and done["pid",][0] != os.getpid()
+  assert len(done["cpus",][0]) == 1  # Pinned.
+  here = mnist1d_table.schedule(jobs)  # No pool: one after another in this process.
+  assert here["product",][0] == 30 and here["pid",][0] == os.getpid()
+  with pytest.raises(ValueError, match="unique keys and known needs"):
+    mnist1d_table.schedule([Job(("a",), (("b",),), lambda done: (abs, (1,), {}))])
