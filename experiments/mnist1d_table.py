@@ -35,6 +35,7 @@ import os
 import time
 from typing import Any, Callable, Mapping, Sequence
 
+import jax
 import numpy as np
 
 from experiments import common
@@ -346,8 +347,6 @@ def usable_cpus() -> list[int]:
 
 def default_workers() -> int:
   """Worker processes for the table: one per usable core (at most 8) on CPU, else 1."""
-  import jax  # Only here: starting the backend is the caller's choice.
-
   return min(len(usable_cpus()), 8) if jax.default_backend() == "cpu" else 1
 
 

@@ -8,6 +8,7 @@ The course's optimizers are written from scratch in :mod:`jaxnets.optim.transfor
 from jaxnets.optim.hyperparams import (
   get_hyperparameter,
   hyperparameter_names,
+  map_hyperparameter,
   set_hyperparameters,
 )
 from jaxnets.optim.registry import (
@@ -48,6 +49,7 @@ __all__ = [
   "get_hyperparameter",
   "get_optimizer",
   "hyperparameter_names",
+  "map_hyperparameter",
   "momentum",
   "rmsprop",
   "scale_by_adadelta",

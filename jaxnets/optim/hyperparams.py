@@ -2,21 +2,35 @@
 
 ``jaxnets.optim.get_optimizer`` wraps every optimizer in ``optax.inject_hyperparams``, so its
 hyperparameters (learning rate, momentum, ...) are leaves of the optimizer state. Code that
-changes one finds it by name with ``optax.tree_utils.tree_set``, never by its position in the
-state, and gets a new state back (states are never mutated in place). A stacked state (the
+changes one finds it by name (an entry of a ``hyperparams`` dict), never by its position in
+the state, and gets a new state back (states are never mutated in place). A stacked state (the
 states of N models trained together, every leaf with a leading axis N) takes one value per
 model.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.typing import ArrayLike
+
+
+def _name_at(path: tuple) -> str | None:
+  """The hyperparameter a leaf at ``path`` is (an entry of a ``hyperparams`` dict), or None."""
+  for parent, entry in zip(path[:-1], path[1:], strict=True):
+    if getattr(parent, "name", None) == "hyperparams" and hasattr(entry, "key"):
+      return str(entry.key)
+  return None
+
+
+def _places(opt_state: optax.OptState, name: str) -> list[jax.Array]:
+  """Every value stored for hyperparameter ``name`` (one per optimizer that has it)."""
+  leaves = jax.tree_util.tree_flatten_with_path(opt_state)[0]
+  return [leaf for path, leaf in leaves if _name_at(path) == name]
 
 
 def hyperparameter_names(opt_state: optax.OptState) -> list[str]:
@@ -29,12 +43,8 @@ def hyperparameter_names(opt_state: optax.OptState) -> list[str]:
     >>> hyperparameter_names(state)
     ['learning_rate', 'momentum']
   """
-  names = set()
-  for path, _ in jax.tree_util.tree_flatten_with_path(opt_state)[0]:
-    for parent, entry in zip(path[:-1], path[1:], strict=True):
-      if getattr(parent, "name", None) == "hyperparams" and hasattr(entry, "key"):
-        names.add(str(entry.key))
-  return sorted(names)
+  paths = [path for path, _ in jax.tree_util.tree_flatten_with_path(opt_state)[0]]
+  return sorted({n for n in map(_name_at, paths) if n is not None})
 
 
 def get_hyperparameter(opt_state: optax.OptState, name: str) -> jax.Array:
@@ -51,13 +61,38 @@ def get_hyperparameter(opt_state: optax.OptState, name: str) -> jax.Array:
     0.001
   """
   _check_names(opt_state, [name])
-  values = [v for _, v in optax.tree_utils.tree_get_all_with_path(opt_state, name)]
+  values = _places(opt_state, name)
   if any(not np.array_equal(values[0], v) for v in values[1:]):
     raise ValueError(
       f"The optimizers of this state hold different values of {name!r}: "
       f"{[np.asarray(v).tolist() for v in values]}."
     )
   return values[0]
+
+
+def map_hyperparameter(
+  opt_state: optax.OptState, name: str, fn: Callable[[jax.Array], ArrayLike]
+) -> optax.OptState:
+  """A copy of ``opt_state`` with every stored value ``v`` of ``name`` replaced by ``fn(v)``.
+
+  ``fn`` sees each place on its own (the optimizers of a switch may store different values)
+  and its result is stored in the place's dtype, in an array of its own (a state whose leaves
+  shared an array could not be donated to a jitted step).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxnets.optim import get_optimizer
+    >>> state = get_optimizer("sgd", 0.1).init({"w": jnp.zeros(2)})
+    >>> float(get_hyperparameter(map_hyperparameter(state, "learning_rate", lambda v: v * 3),
+    ...                          "learning_rate"))
+    0.3...
+  """
+  _check_names(opt_state, [name])
+
+  def replace(path: tuple, leaf: Any) -> Any:
+    return jnp.array(fn(leaf), leaf.dtype) if _name_at(path) == name else leaf
+
+  return jax.tree_util.tree_map_with_path(replace, opt_state)
 
 
 def set_hyperparameters(opt_state: optax.OptState, **values: ArrayLike) -> optax.OptState:
@@ -80,34 +115,19 @@ def set_hyperparameters(opt_state: optax.OptState, **values: ArrayLike) -> optax
     0.5
   """
   _check_names(opt_state, list(values))
-  cast = {}
   for name, value in values.items():
-    old = optax.tree_utils.tree_get_all_with_path(opt_state, name)[0][1]  # All alike.
-    try:
-      cast[name] = jnp.broadcast_to(jnp.asarray(value, old.dtype), old.shape)
-    except ValueError as err:
-      raise ValueError(
-        f"Hyperparameter {name!r} is stored with shape {old.shape}; a value of shape "
-        f"{jnp.shape(value)} does not fit it."
-      ) from err
-  return _own_buffers(optax.tree_utils.tree_set(opt_state, **cast))
 
+    def fit(old: jax.Array, name: str = name, value: ArrayLike = value) -> jax.Array:
+      try:
+        return jnp.broadcast_to(jnp.asarray(value, old.dtype), old.shape)
+      except ValueError as err:
+        raise ValueError(
+          f"Hyperparameter {name!r} is stored with shape {old.shape}; a value of shape "
+          f"{jnp.shape(value)} does not fit it."
+        ) from err
 
-def _own_buffers(tree: Any) -> Any:
-  """``tree`` with a copy wherever a leaf is an array that an earlier leaf already is.
-
-  ``tree_set`` puts one array into every place a name occurs; a jitted step that donates the
-  state needs every leaf in its own buffer.
-  """
-  seen: set[int] = set()
-
-  def own(leaf: Any) -> Any:
-    if id(leaf) in seen:
-      return jnp.array(leaf, copy=True)
-    seen.add(id(leaf))
-    return leaf
-
-  return jax.tree_util.tree_map(own, tree)
+    opt_state = map_hyperparameter(opt_state, name, fit)
+  return opt_state
 
 
 def _check_names(opt_state: Any, names: list[str]) -> None:

@@ -41,7 +41,7 @@ import ml_collections
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxnets.optim.hyperparams import hyperparameter_names, set_hyperparameters
+from jaxnets.optim.hyperparams import map_hyperparameter, set_hyperparameters
 from jaxnets.optim.switch import INDEX
 from jaxnets.train import build, reporting, setup
 from jaxnets.train.config import validate_config
@@ -185,36 +185,17 @@ def init_members(
   state = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *states)
   opt_state = state.opt_state
   for field in sorted({f for m in members for f in m if f not in ("seed", OPTIMIZER)}):
-    opt_state = _set_member_values(opt_state, _hyperparameter(field), field, members)
+    # A member that does not set the field keeps each optimizer's own value (the optimizers
+    # of a switch may differ in their defaults of one name: Adam's ε and AdaGrad's).
+    def member_values(current, field=field):
+      return [m.get(field, np.asarray(current)[i]) for i, m in enumerate(members)]
+
+    opt_state = map_hyperparameter(opt_state, _hyperparameter(field), member_values)
   if len(names) > 1:
     chosen = [m.get(OPTIMIZER, config.optimizer.name) for m in members]
     opt_state = set_hyperparameters(opt_state, **{INDEX: [names.index(n) for n in chosen]})
   state = state.replace(opt_state=opt_state)
   return state
-
-
-def _set_member_values(opt_state: Any, name: str, field: str, members: Sequence[Member]) -> Any:
-  """Every member's ``field`` into each injected hyperparameter ``name`` of a stacked state.
-
-  A member that does not set ``field`` keeps each place's own value: the optimizers of a
-  switch may have different defaults of one name (Adam's ε and AdaGrad's).
-  """
-  valid = hyperparameter_names(opt_state)
-  if name not in valid:
-    raise ValueError(
-      f"Member field {field!r}: the optimizer state has no hyperparameter {name!r}; its "
-      f"hyperparameters are {valid}."
-    )
-
-  def set_leaf(path: Any, leaf: Any) -> Any:
-    if len(path) < 2 or getattr(path[-2], "name", None) != "hyperparams":
-      return leaf
-    if getattr(path[-1], "key", None) != name:
-      return leaf
-    current = np.asarray(leaf)  # [N]: the config's value.
-    return jnp.asarray([m.get(field, current[i]) for i, m in enumerate(members)], leaf.dtype)
-
-  return jax.tree_util.tree_map_with_path(set_leaf, opt_state)
 
 
 def train_sweep(
